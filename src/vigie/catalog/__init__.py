@@ -1,0 +1,1 @@
+"""Catalog: the metadata of every source, recording, segment, gap, hold and audit entry."""

@@ -1,0 +1,292 @@
+"""Import video files into the vault: camera footage as fMP4 segments, body-cam files byte-exact.
+
+Either the whole import lands (segments, chain entries, seal, checkpoint) or, on any error,
+nothing of it stays: the recording is undone before the error is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+
+from vigie.catalog.models import Recording, Source
+from vigie.catalog.types import utcnow
+from vigie.ingest.segmenter import MediaError, segment_file, video_stream
+from vigie.vault.store import PreparedBlob, StagedBlob, Vault
+
+ByteProgress = Callable[[int], None]
+MP4_BRANDS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"moof", b"styp")
+
+
+@dataclass
+class ImportResult:
+    recording: Recording
+    segments: int
+    duration: float
+    size: int
+    sha256: str | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+
+def _container_start(path: Path) -> datetime | None:
+    """The recording time the file claims (``creation_time``), if any."""
+    try:
+        with av.open(str(path)) as container:
+            stamp = container.metadata.get("creation_time")
+    except (av.error.FFmpegError, OSError):
+        return None
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _check_readable(path: Path) -> None:
+    if not path.is_file():
+        raise MediaError(f"{path} is not a file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path} is empty")
+
+
+def import_camera_file(
+    vault: Vault, path: Path, source: Source, *, start: datetime | None = None, progress: ByteProgress | None = None
+) -> ImportResult:
+    _check_readable(path)
+    info, cuts, anomalies = segment_file(str(path), vault.settings.vault.segment_seconds)
+    origin = start or _container_start(path) or utcnow()
+    recording = vault.begin_recording(source, start=origin, original_name=path.name, media_info=info.as_dict())
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: deque[tuple[Future[PreparedBlob], Any]] = deque()
+            for cut in cuts:
+                pending.append((pool.submit(vault.prepare, cut.data), cut))
+                if len(pending) > 2:
+                    _append_cut(vault, source, recording, origin, *pending.popleft(), progress)
+            while pending:
+                _append_cut(vault, source, recording, origin, *pending.popleft(), progress)
+        if recording.segment_count == 0:
+            raise MediaError("no decodable video in the input")
+        duration = (recording.end - origin).total_seconds() if recording.end else 0.0
+        status = "truncated" if anomalies else "complete"
+        vault.finish(source, recording, status=status, anomalies=list(anomalies))
+    except BaseException:
+        vault.abort(source, recording)
+        raise
+    return ImportResult(recording, recording.segment_count, duration, recording.size, anomalies=list(anomalies))
+
+
+def _append_cut(
+    vault: Vault,
+    source: Source,
+    recording: Recording,
+    origin: datetime,
+    future: Future[PreparedBlob],
+    cut: Any,
+    progress: ByteProgress | None,
+) -> None:
+    prepared = future.result()
+    vault.append(
+        source,
+        recording,
+        prepared,
+        start=origin + timedelta(seconds=cut.start),
+        end=origin + timedelta(seconds=cut.end),
+        kind="fmp4",
+    )
+    if progress:
+        progress(prepared.size)
+
+
+@dataclass
+class ProbeResult:
+    """What demuxing a byte-exact file tells: its keyframes, and whether it is whole."""
+
+    media_info: dict[str, Any] = field(default_factory=dict)
+    keyframes: list[list[float]] = field(default_factory=list)  # [[seconds, byte offset], ...]
+    duration: float = 0.0
+    anomalies: list[str] = field(default_factory=list)
+
+
+def probe_bytes_file(path: Path) -> ProbeResult:
+    """Build the keyframe index so playback can seek inside the stored original (no second copy)."""
+    result = ProbeResult()
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as error:
+        result.anomalies.append(f"undecodable: {error}")
+        return result
+    with container:
+        try:
+            stream = video_stream(container)
+        except MediaError as error:
+            result.anomalies.append(f"undecodable: {error}")
+            return result
+        time_base = stream.time_base
+        expected = int(stream.frames or 0)
+        rate = stream.average_rate or stream.guessed_rate
+        result.media_info = {
+            "codec": stream.codec_context.name,
+            "width": int(stream.codec_context.width),
+            "height": int(stream.codec_context.height),
+            "fps": float(rate) if rate else None,
+        }
+        first: int | None = None
+        frames = 0
+        end = 0.0
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is None or not packet.size:
+                    continue
+                first = packet.pts if first is None else first
+                seconds = float((packet.pts - first) * time_base)
+                frames += 1
+                end = max(end, seconds + float((packet.duration or 0) * time_base))
+                if packet.is_keyframe and packet.pos is not None and packet.pos >= 0:
+                    result.keyframes.append([round(seconds, 6), int(packet.pos)])
+        except (av.error.FFmpegError, OSError) as error:
+            result.anomalies.append(f"truncated: demuxing stopped after {frames} frames: {error}")
+        if expected and frames < expected and not result.anomalies:
+            result.anomalies.append(f"truncated: {frames} of {expected} frames readable")
+        result.duration = end
+    return result
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return len(head) >= 8 and head[4:8] in MP4_BRANDS
+
+
+def _time_at(keyframes: list[list[float]], offset: int, default: float) -> float:
+    """Time of the last keyframe at or before a byte offset (a chunk's approximate start)."""
+    best = None
+    for seconds, position in keyframes:
+        if position <= offset:
+            best = seconds
+        else:
+            break
+    return default if best is None else float(best)
+
+
+def import_bytes_file(
+    vault: Vault,
+    path: Path,
+    source: Source,
+    *,
+    start: datetime | None = None,
+    expected_sha256: str | None = None,
+    progress: ByteProgress | None = None,
+    extra_info: dict[str, Any] | None = None,
+) -> ImportResult:
+    """Store a body-cam file byte-exact, in chunks, hashing it whole on the way in.
+
+    Work runs in parallel on the machine's cores: the keyframe probe (PyAV demux releases the GIL),
+    the whole-file sha256 (hashlib releases it) and the per-chunk hash+encrypt overlap.
+    """
+    _check_readable(path)
+    if not _looks_like_mp4(path):
+        raise MediaError(f"{path.name} is not an MP4/MOV video file")
+    size = path.stat().st_size
+    chunk_bytes = vault.settings.vault.chunk_bytes
+    origin = start or _container_start(path) or utcnow()
+    with ThreadPoolExecutor(max_workers=1) as probe_pool:
+        probe_future = probe_pool.submit(probe_bytes_file, path)
+        recording = vault.begin_recording(source, start=origin, original_name=path.name, media_info=dict(extra_info or {}))
+        staged: list[tuple[StagedBlob, int]] = []
+        try:
+            digest = _stage_chunks(vault, path, source, recording, chunk_bytes, staged, progress)
+            probe = probe_future.result()
+            anomalies = list(probe.anomalies)
+            if expected_sha256 and expected_sha256.lower() != digest:
+                raise MediaError(f"sha256 mismatch: device says {expected_sha256.lower()}, file is {digest}")
+            # Chained only now, with each chunk's time span taken from the keyframe index.
+            for index, (blob, at) in enumerate(staged):
+                following = staged[index + 1][1] if index + 1 < len(staged) else None
+                begin = _time_at(probe.keyframes, at, 0.0)
+                finish = _time_at(probe.keyframes, following, probe.duration) if following is not None else probe.duration
+                vault.record(
+                    source,
+                    recording,
+                    blob,
+                    start=origin + timedelta(seconds=begin),
+                    end=origin + timedelta(seconds=max(begin, finish)),
+                    kind="chunk",
+                    byte_offset=at,
+                )
+            if not probe.keyframes and not anomalies:
+                anomalies.append("undecodable: no keyframe found")
+            status = "truncated" if any(a.startswith(("truncated", "undecodable")) for a in anomalies) else "complete"
+            vault.finish(
+                source,
+                recording,
+                end=origin + timedelta(seconds=probe.duration),
+                status=status,
+                sha256=digest,
+                keyframe_index=probe.keyframes,
+                anomalies=anomalies,
+                media_info={**probe.media_info, "bytes": size, "chunk_bytes": chunk_bytes},
+            )
+        except BaseException:
+            probe_future.cancel()
+            vault.abort(source, recording)
+            vault.discard([blob for blob, _ in staged])
+            raise
+    return ImportResult(recording, recording.segment_count, probe.duration, size, digest, anomalies)
+
+
+def _stage_chunks(
+    vault: Vault,
+    path: Path,
+    source: Source,
+    recording: Recording,
+    chunk_bytes: int,
+    staged: list[tuple[StagedBlob, int]],
+    progress: ByteProgress | None,
+) -> str:
+    """Hash the whole file and seal+write its chunks, overlapping both on the two cores."""
+    whole = hashlib.sha256()
+    offset = 0
+    with (
+        open(path, "rb", buffering=0) as handle,
+        ThreadPoolExecutor(max_workers=1) as whole_pool,
+        ThreadPoolExecutor(max_workers=1) as seal_pool,
+    ):
+        pending: deque[tuple[Future[PreparedBlob], int]] = deque()
+        hashing: Future[None] | None = None
+
+        def drain(limit: int) -> None:
+            while len(pending) > limit:
+                future, at = pending.popleft()
+                prepared = future.result()
+                staged.append((vault.stage(source, recording, prepared), at))
+                if progress:
+                    progress(prepared.size)
+
+        while True:
+            chunk = handle.read(chunk_bytes)
+            if not chunk:
+                break
+            if hashing is not None:
+                hashing.result()  # keep whole-file updates in order
+            hashing = whole_pool.submit(whole.update, chunk)
+            pending.append((seal_pool.submit(vault.prepare, chunk), offset))
+            offset += len(chunk)
+            drain(2)
+        drain(0)
+        if hashing is not None:
+            hashing.result()
+    if offset != os.path.getsize(path):
+        raise MediaError(f"{path.name} changed while it was read")
+    return whole.hexdigest()

@@ -1,0 +1,52 @@
+"""Envelope encryption of blobs: AES-256-GCM under a fresh data key, wrapped by the installation key.
+
+Blob layout (all of it authenticated, the header as associated data)::
+
+    b"VGB1" | kek id (8 bytes) | wrapped data key (40 bytes, RFC 3394 key wrap) | nonce (12) | ciphertext+tag
+
+A blob is self-contained: it can be moved or copied and still opened with the installation key,
+so verification can tell a blob swapped with another (its plaintext hash belongs elsewhere)
+from a blob altered in place (authentication fails).
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from vigie.vault.keys import InstallationKey
+
+MAGIC = b"VGB1"
+_HEADER = len(MAGIC) + 8 + 40 + 12
+
+
+class EnvelopeError(RuntimeError):
+    """A blob cannot be opened: altered, truncated, or sealed under another installation key."""
+
+
+def seal(plaintext: bytes, kek: InstallationKey) -> bytes:
+    data_key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(12)
+    header = MAGIC + bytes.fromhex(kek.id) + aes_key_wrap(kek.material, data_key) + nonce
+    return header + AESGCM(data_key).encrypt(nonce, plaintext, header)
+
+
+def open_sealed(blob: bytes, kek: InstallationKey) -> bytes:
+    if len(blob) < _HEADER + 16 or not blob.startswith(MAGIC):
+        raise EnvelopeError("not a Vigie blob (bad header or truncated)")
+    header = blob[:_HEADER]
+    blob_kek_id = header[4:12].hex()
+    if blob_kek_id != kek.id:
+        raise EnvelopeError(f"blob sealed under installation key {blob_kek_id}, this key is {kek.id}")
+    try:
+        data_key = aes_key_unwrap(kek.material, header[12:52])
+        return AESGCM(data_key).decrypt(header[52:64], blob[_HEADER:], header)
+    except (InvalidUnwrap, InvalidTag) as error:
+        raise EnvelopeError("blob failed authentication (altered or corrupted)") from error
+
+
+def sealed_size(plaintext_size: int) -> int:
+    return _HEADER + plaintext_size + 16

@@ -1,0 +1,353 @@
+"""The vault: sources, recordings and their encrypted, hash-chained segments.
+
+Writes go blob first, catalog row second: a blob without a row is an orphan that ``verify``
+reports and a crash sweep removes, never a row without its blob. Each segment row is chained to
+the previous one of its source, and a signed checkpoint closes every recording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from vigie.catalog import chains
+from vigie.catalog.db import Catalog
+from vigie.catalog.models import Checkpoint, Meta, Recording, Segment, Source, new_uid
+from vigie.catalog.types import utcnow
+from vigie.config import RetentionPeriod, RetentionProfile, Settings, check_under_cap
+from vigie.vault import merkle
+from vigie.vault.blobstore import BlobStore, LocalBlobStore
+from vigie.vault.chain import (
+    GENESIS,
+    canonical,
+    checkpoint_hash,
+    checkpoint_payload,
+    recording_payload,
+    segment_entry_hash,
+    sha256_hex,
+)
+from vigie.vault.envelope import open_sealed, seal
+from vigie.vault.keys import InstallationKey, SigningKey
+
+
+class VaultError(RuntimeError):
+    """A vault operation was refused; the message says why in one line."""
+
+
+class UnknownSource(VaultError):
+    pass
+
+
+def chain_name(source: Source) -> str:
+    return f"source:{source.uid}"
+
+
+@dataclass(frozen=True)
+class PreparedBlob:
+    """A segment's plaintext hash and sealed bytes, computed off the catalog path (e.g. in threads)."""
+
+    sha256: str
+    size: int
+    sealed: bytes
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    """A blob written to the store but not yet chained into the catalog."""
+
+    key: str
+    sha256: str
+    size: int
+
+
+class Vault:
+    def __init__(self, settings: Settings, catalog: Catalog, blobs: BlobStore | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        with catalog.session() as session:
+            known = {row.name: row.value for row in session.execute(select(Meta)).scalars()}
+        # Keys are created only for a new installation: a missing key never silently becomes a new one.
+        fresh = "installation_key_id" not in known
+        self.kek = InstallationKey.load_or_create(settings.installation_key_file, create=fresh)
+        self.signer = SigningKey.load_or_create(settings.signing_key_file, create=fresh)
+        for name, value, what in (
+            ("installation_key_id", self.kek.id, f"installation key {settings.installation_key_file}"),
+            ("signing_key_id", self.signer.id, f"signing key {settings.signing_key_file}"),
+        ):
+            if name in known and known[name] != value:
+                raise VaultError(f"wrong key: {what} has id {value}, this vault was created with {known[name]}")
+        if fresh:
+            with catalog.session() as session:
+                session.add(Meta(name="installation_key_id", value=self.kek.id))
+                session.add(Meta(name="signing_key_id", value=self.signer.id))
+        self.blobs: BlobStore = blobs or LocalBlobStore(settings.vault_dir)
+
+    # -- sources ---------------------------------------------------------------------------------
+    def ensure_source(
+        self,
+        name: str,
+        *,
+        kind: str,
+        profile: RetentionProfile | None = None,
+        unit: str | None = None,
+        retention: RetentionPeriod | None = None,
+    ) -> Source:
+        if kind not in ("camera", "bodycam"):
+            raise VaultError(f"unknown source kind {kind!r} (camera or bodycam)")
+        profile = profile or (RetentionProfile.CAMERA if kind == "camera" else RetentionProfile.BODYCAM_POLICE)
+        if retention is not None:
+            try:
+                check_under_cap(profile, retention)
+            except ValueError as error:
+                raise VaultError(str(error)) from error
+        with self.catalog.session() as session:
+            source = session.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
+            if source is not None:
+                if source.kind != kind:
+                    raise VaultError(f"source {name!r} is a {source.kind}, not a {kind}")
+                return source
+            source = Source(
+                uid=new_uid(),
+                name=name,
+                kind=kind,
+                retention_profile=profile.value,
+                unit=unit,
+                retention=retention.iso() if retention else None,
+            )
+            session.add(source)
+            session.flush()
+            chains.ensure_chain(session, chain_name(source))
+            return source
+
+    def source(self, name: str) -> Source:
+        with self.catalog.session() as session:
+            source = session.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
+        if source is None:
+            raise UnknownSource(f"unknown source {name!r}")
+        return source
+
+    def sources(self) -> list[Source]:
+        with self.catalog.session() as session:
+            return list(session.execute(select(Source).order_by(Source.name)).scalars())
+
+    # -- recordings ------------------------------------------------------------------------------
+    def begin_recording(
+        self,
+        source: Source,
+        *,
+        start: datetime,
+        original_name: str | None = None,
+        media_info: dict[str, Any] | None = None,
+    ) -> Recording:
+        with self.catalog.session() as session:
+            recording = Recording(
+                id=new_uid(),
+                source_id=source.id,
+                kind=source.kind,
+                start=start,
+                status="recording",
+                original_name=original_name,
+                media_info=media_info or {},
+            )
+            session.add(recording)
+        return recording
+
+    def prepare(self, plaintext: bytes) -> PreparedBlob:
+        return PreparedBlob(sha256=sha256_hex(plaintext), size=len(plaintext), sealed=seal(plaintext, self.kek))
+
+    def stage(self, source: Source, recording: Recording, prepared: PreparedBlob) -> StagedBlob:
+        """Write a sealed blob; it counts only once :meth:`record` chains it (else it is an orphan)."""
+        key = f"{source.uid}/{recording.id}/{new_uid()}"
+        self.blobs.put(key, prepared.sealed)
+        return StagedBlob(key=key, sha256=prepared.sha256, size=prepared.size)
+
+    def discard(self, staged: list[StagedBlob]) -> None:
+        for blob in staged:
+            self.blobs.delete(blob.key)
+
+    def record(
+        self,
+        source: Source,
+        recording: Recording,
+        staged: StagedBlob,
+        *,
+        start: datetime,
+        end: datetime,
+        kind: str,
+        byte_offset: int = 0,
+    ) -> Segment:
+        """Chain a staged blob into the catalog (one short transaction)."""
+        with self.catalog.session() as session:
+            seq, prev_hash = chains.claim_next(session, chain_name(source))
+            segment = Segment(
+                id=staged.key.rsplit("/", 1)[-1],
+                source_id=source.id,
+                recording_id=recording.id,
+                seq=seq,
+                kind=kind,
+                start=start,
+                end=end,
+                byte_offset=byte_offset,
+                size=staged.size,
+                sha256=staged.sha256,
+                prev_hash=prev_hash,
+                entry_hash="",
+                blob_key=staged.key,
+            )
+            segment.entry_hash = segment_entry_hash(source, segment)
+            session.add(segment)
+            chains.set_head(session, chain_name(source), segment.entry_hash)
+            stored = session.get(Recording, recording.id)
+            assert stored is not None
+            stored.segment_count += 1
+            stored.size += staged.size
+            stored.end = max(end, stored.end) if stored.end else end
+            recording.segment_count, recording.size, recording.end = stored.segment_count, stored.size, stored.end
+        return segment
+
+    def append(
+        self,
+        source: Source,
+        recording: Recording,
+        prepared: PreparedBlob,
+        *,
+        start: datetime,
+        end: datetime,
+        kind: str,
+        byte_offset: int = 0,
+    ) -> Segment:
+        """Store one segment: blob first, then its chained catalog row."""
+        staged = self.stage(source, recording, prepared)
+        try:
+            return self.record(source, recording, staged, start=start, end=end, kind=kind, byte_offset=byte_offset)
+        except BaseException:
+            self.discard([staged])
+            raise
+
+    def finish(
+        self,
+        source: Source,
+        recording: Recording,
+        *,
+        end: datetime | None = None,
+        status: str = "complete",
+        sha256: str | None = None,
+        keyframe_index: list[Any] | None = None,
+        anomalies: list[Any] | None = None,
+        media_info: dict[str, Any] | None = None,
+    ) -> Checkpoint | None:
+        """Close a recording: seal its metadata with a signature and checkpoint its source."""
+        with self.catalog.session() as session:
+            stored = session.get(Recording, recording.id)
+            if stored is None:
+                raise VaultError(f"unknown recording {recording.id}")
+            stored.end = end or stored.end or stored.start
+            stored.status = status
+            if sha256 is not None:
+                stored.sha256 = sha256
+            if keyframe_index is not None:
+                stored.keyframe_index = keyframe_index
+            if anomalies:
+                stored.anomalies = [*stored.anomalies, *anomalies]
+            if media_info:
+                stored.media_info = {**stored.media_info, **media_info}
+            stored.seal_signature = self.signer.sign(canonical(recording_payload(source, stored)))
+            recording.end, recording.status, recording.sha256 = stored.end, stored.status, stored.sha256
+            recording.anomalies, recording.keyframe_index = stored.anomalies, stored.keyframe_index
+            recording.media_info, recording.seal_signature = stored.media_info, stored.seal_signature
+        return self.checkpoint(source)
+
+    def abort(self, source: Source, recording: Recording) -> None:
+        """Undo a recording that failed before anything of it was checkpointed (nothing half-written)."""
+        with self.catalog.session() as session:
+            segments = list(
+                session.execute(
+                    select(Segment).where(Segment.recording_id == recording.id).order_by(Segment.seq)
+                ).scalars()
+            )
+            if segments:
+                first = segments[0]
+                later = session.execute(
+                    select(func.count()).select_from(Segment).where(
+                        Segment.source_id == source.id, Segment.seq > segments[-1].seq
+                    )
+                ).scalar_one()
+                covered = session.execute(
+                    select(func.count()).select_from(Checkpoint).where(
+                        Checkpoint.source_id == source.id, Checkpoint.last_seq >= first.seq
+                    )
+                ).scalar_one()
+                if later or covered:
+                    raise VaultError(f"recording {recording.id} is already part of the chain; it cannot be undone")
+                session.execute(delete(Segment).where(Segment.recording_id == recording.id))
+                chains.rewind(session, chain_name(source), first.seq - 1, first.prev_hash)
+            session.execute(delete(Recording).where(Recording.id == recording.id))
+        for segment in segments:
+            self.blobs.delete(segment.blob_key)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def checkpoint(self, source: Source) -> Checkpoint | None:
+        """Sign a Merkle root over the source's segments not yet covered by a checkpoint."""
+        with self.catalog.session() as session:
+            previous = session.execute(
+                select(Checkpoint).where(Checkpoint.source_id == source.id).order_by(Checkpoint.last_seq.desc())
+            ).scalars().first()
+            after = previous.last_seq if previous else 0
+            segments = list(
+                session.execute(
+                    select(Segment).where(Segment.source_id == source.id, Segment.seq > after).order_by(Segment.seq)
+                ).scalars()
+            )
+            if not segments:
+                return None
+            leaves = [segment.entry_hash for segment in segments]
+            checkpoint = Checkpoint(
+                source_id=source.id,
+                first_seq=segments[0].seq,
+                last_seq=segments[-1].seq,
+                leaves=leaves,
+                merkle_root=merkle.root([bytes.fromhex(leaf) for leaf in leaves]).hex(),
+                prev_checkpoint_hash=checkpoint_hash(source, previous) if previous else GENESIS,
+                period_start=min(segment.start for segment in segments),
+                period_end=max(segment.end for segment in segments),
+                created_at=utcnow(),
+                key_id=self.signer.id,
+                signature="",
+            )
+            checkpoint.signature = self.signer.sign(canonical(checkpoint_payload(source, checkpoint)))
+            session.add(checkpoint)
+            return checkpoint
+
+    # -- reading ---------------------------------------------------------------------------------
+    def read(self, segment: Segment) -> bytes:
+        return open_sealed(self.blobs.get(segment.blob_key), self.kek)
+
+    def recording(self, recording_id: str) -> Recording:
+        with self.catalog.session() as session:
+            recording = session.get(Recording, recording_id)
+            if recording is None:
+                matches = list(
+                    session.execute(select(Recording).where(Recording.id.startswith(recording_id)).limit(2)).scalars()
+                )
+                if len(matches) != 1:
+                    raise VaultError(f"unknown recording {recording_id!r}")
+                recording = matches[0]
+            return recording
+
+    def segments(self, recording: Recording) -> list[Segment]:
+        with self.catalog.session() as session:
+            return list(
+                session.execute(
+                    select(Segment).where(Segment.recording_id == recording.id).order_by(Segment.seq)
+                ).scalars()
+            )
+
+    def iter_plaintext(self, recording: Recording) -> Iterator[tuple[Segment, bytes]]:
+        for segment in self.segments(recording):
+            if segment.purged_at is not None:
+                raise VaultError(f"segment {segment.seq} of recording {recording.id} was purged by retention")
+            yield segment, self.read(segment)
