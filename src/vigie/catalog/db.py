@@ -54,7 +54,9 @@ def check_current(engine: Engine) -> None:
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != heads:
-        raise CatalogError(f"catalog schema is at {sorted(current)}, this Vigie needs {sorted(heads)}: run 'vigie migrate'")
+        raise CatalogError(
+            f"catalog schema is at {sorted(current)}, this Vigie needs {sorted(heads)}: run 'vigie migrate'"
+        )
 
 
 class Catalog:

@@ -143,7 +143,7 @@ def purge(
     as_of: Annotated[str | None, typer.Option(help="Evaluate expiry at this time (ISO 8601) instead of now.")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Delete footage past its retention (never past the legal cap), except under legal hold; leave signed tombstones."""
+    """Delete footage past its retention (never past the legal cap) unless held; leave signed tombstones."""
     state = _state(ctx)
     now = parse_time(as_of, "--as-of") or datetime.now(UTC)
     result = retention.purge(state.vault, now=now, dry_run=dry_run)
@@ -169,7 +169,14 @@ def purge(
                 "dry_run": dry_run,
                 "held": result.held,
                 "purged": [
-                    {"source": i.source, "seq": i.seq, "start": i.start, "end": i.end, "bytes": i.size, "expired_at": i.expired_at}
+                    {
+                        "source": i.source,
+                        "seq": i.seq,
+                        "start": i.start,
+                        "end": i.end,
+                        "bytes": i.size,
+                        "expired_at": i.expired_at,
+                    }
                     for i in result.purged
                 ],
             }
@@ -198,7 +205,13 @@ def hold_add(
     span_start, span_end = parse_time(start, "--from"), parse_time(end, "--to")
     assert span_start and span_end
     hold = retention.add_hold(
-        state.vault, case_ref=case, source_name=source, start=span_start, end=span_end, reason=reason, by=state.actor.name
+        state.vault,
+        case_ref=case,
+        source_name=source,
+        start=span_start,
+        end=span_end,
+        reason=reason,
+        by=state.actor.name,
     )
     state.audit.append(
         state.actor,
@@ -222,7 +235,7 @@ def hold_list(
     """List legal holds, active and released."""
     state = _state(ctx)
     names = {source.id: source.name for source in state.vault.sources()}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": hold.id,
             "case": hold.case_ref,
@@ -240,7 +253,9 @@ def hold_list(
         return
     for row in rows:
         status = f"released {iso(row['released_at'])}" if row["released_at"] else "active"
-        typer.echo(f"{row['id']}\t{row['case']}\t{row['source'] or '*'}\t{iso(row['from'])}\t{iso(row['to'])}\t{status}")
+        typer.echo(
+            f"{row['id']}\t{row['case']}\t{row['source'] or '*'}\t{iso(row['from'])}\t{iso(row['to'])}\t{status}"
+        )
 
 
 @hold_app.command("release")
@@ -254,7 +269,9 @@ def hold_release(
     hold = retention.release_hold(state.vault, hold_id, by=state.actor.name)
     state.audit.append(
         state.actor,
-        AuditRecord(action="hold-release", object_type="hold", object_ids=[str(hold.id)], reason=reason, procedure=hold.case_ref),
+        AuditRecord(
+            action="hold-release", object_type="hold", object_ids=[str(hold.id)], reason=reason, procedure=hold.case_ref
+        ),
     )
     typer.echo(f"hold {hold.id} released")
 
@@ -265,7 +282,15 @@ def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--jso
     rows = []
     for src in state.vault.sources():
         profile, period = retention.retention_of(state.vault, src)
-        rows.append({"name": src.name, "kind": src.kind, "unit": src.unit, "retention_profile": profile.value, "retention": period.iso()})
+        rows.append(
+            {
+                "name": src.name,
+                "kind": src.kind,
+                "unit": src.unit,
+                "retention_profile": profile.value,
+                "retention": period.iso(),
+            }
+        )
     if json_output:
         print_json(rows)
         return
@@ -307,7 +332,9 @@ def recordings(
         return
     for row in rows:
         end = iso(row["end"]) if row["end"] else "-"
-        typer.echo(f"{row['id']}\t{row['source']}\t{row['kind']}\t{iso(row['start'])}\t{end}\t{row['segments']}\t{row['status']}")
+        typer.echo(
+            f"{row['id']}\t{row['source']}\t{row['kind']}\t{iso(row['start'])}\t{end}\t{row['segments']}\t{row['status']}"
+        )
 
 
 def extract(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -203,7 +204,9 @@ def import_bytes_file(
     origin = start or _container_start(path) or utcnow()
     with ThreadPoolExecutor(max_workers=1) as probe_pool:
         probe_future = probe_pool.submit(probe_bytes_file, path)
-        recording = vault.begin_recording(source, start=origin, original_name=path.name, media_info=dict(extra_info or {}))
+        recording = vault.begin_recording(
+            source, start=origin, original_name=path.name, media_info=dict(extra_info or {})
+        )
         staged: list[tuple[StagedBlob, int]] = []
         try:
             digest = _stage_chunks(vault, path, source, recording, chunk_bytes, staged, progress)
@@ -215,7 +218,9 @@ def import_bytes_file(
             for index, (blob, at) in enumerate(staged):
                 following = staged[index + 1][1] if index + 1 < len(staged) else None
                 begin = _time_at(probe.keyframes, at, 0.0)
-                finish = _time_at(probe.keyframes, following, probe.duration) if following is not None else probe.duration
+                finish = (
+                    _time_at(probe.keyframes, following, probe.duration) if following is not None else probe.duration
+                )
                 vault.record(
                     source,
                     recording,
@@ -255,16 +260,27 @@ def _stage_chunks(
     staged: list[tuple[StagedBlob, int]],
     progress: ByteProgress | None,
 ) -> str:
-    """Hash the whole file and seal+write its chunks, overlapping both on the two cores."""
+    """Hash the whole file and seal+write its chunks, spread over the machine's cores.
+
+    One thread feeds the whole-file sha256 (in order), a pool hashes and seals chunks, and this
+    thread reads and writes. hashlib and file I/O release the GIL, so the three overlap.
+    """
     whole = hashlib.sha256()
+    chunks_in_order: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+
+    def hash_whole_file() -> None:
+        while (chunk := chunks_in_order.get()) is not None:
+            whole.update(chunk)
+
     offset = 0
+    workers = max(2, os.cpu_count() or 2)
     with (
         open(path, "rb", buffering=0) as handle,
         ThreadPoolExecutor(max_workers=1) as whole_pool,
-        ThreadPoolExecutor(max_workers=1) as seal_pool,
+        ThreadPoolExecutor(max_workers=workers) as seal_pool,
     ):
+        hashing = whole_pool.submit(hash_whole_file)
         pending: deque[tuple[Future[PreparedBlob], int]] = deque()
-        hashing: Future[None] | None = None
 
         def drain(limit: int) -> None:
             while len(pending) > limit:
@@ -274,19 +290,16 @@ def _stage_chunks(
                 if progress:
                     progress(prepared.size)
 
-        while True:
-            chunk = handle.read(chunk_bytes)
-            if not chunk:
-                break
-            if hashing is not None:
-                hashing.result()  # keep whole-file updates in order
-            hashing = whole_pool.submit(whole.update, chunk)
-            pending.append((seal_pool.submit(vault.prepare, chunk), offset))
-            offset += len(chunk)
-            drain(2)
-        drain(0)
-        if hashing is not None:
-            hashing.result()
+        try:
+            while chunk := handle.read(chunk_bytes):
+                chunks_in_order.put(chunk)
+                pending.append((seal_pool.submit(vault.prepare, chunk), offset))
+                offset += len(chunk)
+                drain(workers + 1)
+            drain(0)
+        finally:
+            chunks_in_order.put(None)
+        hashing.result()
     if offset != os.path.getsize(path):
         raise MediaError(f"{path.name} changed while it was read")
     return whole.hexdigest()

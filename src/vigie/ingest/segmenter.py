@@ -15,7 +15,10 @@ from typing import Any
 
 import av
 
-FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+FMP4_OPTIONS = {
+    "movflags": "frag_keyframe+empty_moov+default_base_moof+frag_discont",
+    "avoid_negative_ts": "disabled",
+}
 SUPPORTED_CODECS = {"h264", "hevc"}
 
 
@@ -185,7 +188,7 @@ def join_segments(segments: Iterable[bytes], out_path: str) -> int:
     written = 0
     try:
         for data in segments:
-            with av.open(io.BytesIO(data)) as container:
+            with av.open(io.BytesIO(data), "r") as container:
                 stream = container.streams.video[0]
                 if out_stream is None:
                     out_stream = output.add_stream_from_template(stream)

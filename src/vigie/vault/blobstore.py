@@ -24,11 +24,11 @@ class BlobMissing(BlobStoreError):
 
 
 class BlobStore(Protocol):
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, *parts: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
-    def keys(self) -> Iterator[str]: ...
+    def iter_keys(self) -> Iterator[str]: ...
 
 
 class LocalBlobStore:
@@ -44,7 +44,8 @@ class LocalBlobStore:
             raise BlobStoreError(f"invalid blob key {key!r}")
         return self.root / key
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, *parts: bytes) -> None:
+        """Write the concatenation of ``parts`` as one immutable blob."""
         path = self._path(key)
         if path.exists():
             raise BlobStoreError(f"blob {key} exists already: blobs are immutable")
@@ -52,7 +53,8 @@ class LocalBlobStore:
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(temporary, "wb") as handle:
-                handle.write(data)
+                for part in parts:
+                    handle.write(part)
                 if self.fsync:
                     handle.flush()
                     os.fsync(handle.fileno())
@@ -77,7 +79,7 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
-    def keys(self) -> Iterator[str]:
+    def iter_keys(self) -> Iterator[str]:
         for path in self.root.rglob("*"):
             if path.is_file() and not path.name.startswith("."):
                 yield path.relative_to(self.root).as_posix()

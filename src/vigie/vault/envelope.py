@@ -27,11 +27,16 @@ class EnvelopeError(RuntimeError):
     """A blob cannot be opened: altered, truncated, or sealed under another installation key."""
 
 
-def seal(plaintext: bytes, kek: InstallationKey) -> bytes:
+def seal_parts(plaintext: bytes, kek: InstallationKey) -> tuple[bytes, bytes]:
+    """(header, ciphertext): written one after the other, they are the blob (no 8 MiB concatenation)."""
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
     header = MAGIC + bytes.fromhex(kek.id) + aes_key_wrap(kek.material, data_key) + nonce
-    return header + AESGCM(data_key).encrypt(nonce, plaintext, header)
+    return header, AESGCM(data_key).encrypt(nonce, plaintext, header)
+
+
+def seal(plaintext: bytes, kek: InstallationKey) -> bytes:
+    return b"".join(seal_parts(plaintext, kek))
 
 
 def open_sealed(blob: bytes, kek: InstallationKey) -> bytes:
@@ -43,7 +48,7 @@ def open_sealed(blob: bytes, kek: InstallationKey) -> bytes:
         raise EnvelopeError(f"blob sealed under installation key {blob_kek_id}, this key is {kek.id}")
     try:
         data_key = aes_key_unwrap(kek.material, header[12:52])
-        return AESGCM(data_key).decrypt(header[52:64], blob[_HEADER:], header)
+        return AESGCM(data_key).decrypt(header[52:64], memoryview(blob)[_HEADER:], header)
     except (InvalidUnwrap, InvalidTag) as error:
         raise EnvelopeError("blob failed authentication (altered or corrupted)") from error
 

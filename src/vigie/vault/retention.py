@@ -92,7 +92,9 @@ def _is_held(segment: Segment, active: list[Hold]) -> bool:
     )
 
 
-def purge(vault: Vault, *, now: datetime | None = None, dry_run: bool = False, reason: str = "retention") -> PurgeResult:
+def purge(
+    vault: Vault, *, now: datetime | None = None, dry_run: bool = False, reason: str = "retention"
+) -> PurgeResult:
     now = now or utcnow()
     active = holds(vault, active_only=True)
     purged: list[PurgeItem] = []

@@ -30,7 +30,7 @@ from vigie.vault.chain import (
     segment_entry_hash,
     sha256_hex,
 )
-from vigie.vault.envelope import open_sealed, seal
+from vigie.vault.envelope import open_sealed, seal_parts
 from vigie.vault.keys import InstallationKey, SigningKey
 
 
@@ -52,7 +52,7 @@ class PreparedBlob:
 
     sha256: str
     size: int
-    sealed: bytes
+    sealed: tuple[bytes, ...]  # parts written one after the other
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Vault:
             with catalog.session() as session:
                 session.add(Meta(name="installation_key_id", value=self.kek.id))
                 session.add(Meta(name="signing_key_id", value=self.signer.id))
-        self.blobs: BlobStore = blobs or LocalBlobStore(settings.vault_dir)
+        self.blobs: BlobStore = blobs or LocalBlobStore(settings.vault_dir, fsync=settings.vault.fsync)
 
     # -- sources ---------------------------------------------------------------------------------
     def ensure_source(
@@ -157,12 +157,12 @@ class Vault:
         return recording
 
     def prepare(self, plaintext: bytes) -> PreparedBlob:
-        return PreparedBlob(sha256=sha256_hex(plaintext), size=len(plaintext), sealed=seal(plaintext, self.kek))
+        return PreparedBlob(sha256=sha256_hex(plaintext), size=len(plaintext), sealed=seal_parts(plaintext, self.kek))
 
     def stage(self, source: Source, recording: Recording, prepared: PreparedBlob) -> StagedBlob:
         """Write a sealed blob; it counts only once :meth:`record` chains it (else it is an orphan)."""
         key = f"{source.uid}/{recording.id}/{new_uid()}"
-        self.blobs.put(key, prepared.sealed)
+        self.blobs.put(key, *prepared.sealed)
         return StagedBlob(key=key, sha256=prepared.sha256, size=prepared.size)
 
     def discard(self, staged: list[StagedBlob]) -> None:
@@ -272,14 +272,14 @@ class Vault:
             if segments:
                 first = segments[0]
                 later = session.execute(
-                    select(func.count()).select_from(Segment).where(
-                        Segment.source_id == source.id, Segment.seq > segments[-1].seq
-                    )
+                    select(func.count())
+                    .select_from(Segment)
+                    .where(Segment.source_id == source.id, Segment.seq > segments[-1].seq)
                 ).scalar_one()
                 covered = session.execute(
-                    select(func.count()).select_from(Checkpoint).where(
-                        Checkpoint.source_id == source.id, Checkpoint.last_seq >= first.seq
-                    )
+                    select(func.count())
+                    .select_from(Checkpoint)
+                    .where(Checkpoint.source_id == source.id, Checkpoint.last_seq >= first.seq)
                 ).scalar_one()
                 if later or covered:
                     raise VaultError(f"recording {recording.id} is already part of the chain; it cannot be undone")
@@ -293,9 +293,13 @@ class Vault:
     def checkpoint(self, source: Source) -> Checkpoint | None:
         """Sign a Merkle root over the source's segments not yet covered by a checkpoint."""
         with self.catalog.session() as session:
-            previous = session.execute(
-                select(Checkpoint).where(Checkpoint.source_id == source.id).order_by(Checkpoint.last_seq.desc())
-            ).scalars().first()
+            previous = (
+                session.execute(
+                    select(Checkpoint).where(Checkpoint.source_id == source.id).order_by(Checkpoint.last_seq.desc())
+                )
+                .scalars()
+                .first()
+            )
             after = previous.last_seq if previous else 0
             segments = list(
                 session.execute(

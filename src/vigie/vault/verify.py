@@ -75,9 +75,13 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
     problems = report.problems
     label = source.name
     with vault.catalog.session() as session:
-        segments = list(session.execute(select(Segment).where(Segment.source_id == source.id).order_by(Segment.seq)).scalars())
+        segments = list(
+            session.execute(select(Segment).where(Segment.source_id == source.id).order_by(Segment.seq)).scalars()
+        )
         checkpoints = list(
-            session.execute(select(Checkpoint).where(Checkpoint.source_id == source.id).order_by(Checkpoint.first_seq)).scalars()
+            session.execute(
+                select(Checkpoint).where(Checkpoint.source_id == source.id).order_by(Checkpoint.first_seq)
+            ).scalars()
         )
         tombstones = {
             t.segment_id: t
@@ -107,7 +111,9 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
         if checkpoint.prev_checkpoint_hash != prev_hash:
             problems.append(Problem("missing", name, "the checkpoint before this one was removed or altered"))
         if previous and checkpoint.first_seq != previous.last_seq + 1:
-            problems.append(Problem("missing", name, f"checkpoints skip from #{previous.last_seq} to #{checkpoint.first_seq}"))
+            problems.append(
+                Problem("missing", name, f"checkpoints skip from #{previous.last_seq} to #{checkpoint.first_seq}")
+            )
         for offset, leaf in enumerate(leaves):
             expected[checkpoint.first_seq + offset] = leaf
         previous = checkpoint
@@ -145,7 +151,9 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
         problems.append(Problem("missing", f"segment {label}#{seq}", "signed in a checkpoint, gone from the catalog"))
     if head is not None and segments:
         if head.seq != segments[-1].seq or head.head_hash != segment_entry_hash(source, segments[-1]):
-            problems.append(Problem("missing", f"chain {label}", f"chain head is at #{head.seq}, last entry is #{segments[-1].seq}"))
+            problems.append(
+                Problem("missing", f"chain {label}", f"chain head is at #{head.seq}, last entry is #{segments[-1].seq}")
+            )
     elif head is not None and head.seq > 0:
         problems.append(Problem("missing", f"chain {label}", f"chain head is at #{head.seq} but no entry remains"))
 
@@ -154,7 +162,9 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
         if recording.seal_signature and not vault.signer.verify(
             canonical(recording_payload(source, recording)), recording.seal_signature
         ):
-            problems.append(Problem("modified", f"recording {recording.id}", "recording metadata differs from its seal"))
+            problems.append(
+                Problem("modified", f"recording {recording.id}", "recording metadata differs from its seal")
+            )
 
     # 4. Blobs: decrypt and re-hash; purged ones must have a valid tombstone.
     by_hash = {segment.sha256: segment.seq for segment in segments}
@@ -195,7 +205,9 @@ def _check_tombstone(
         problems.append(Problem("missing", name, "marked purged but no signed tombstone accounts for it"))
         return
     if not vault.signer.verify(canonical(tombstone_payload(source, tombstone)), tombstone.signature):
-        problems.append(Problem("bad-signature", f"tombstone {source.name}#{segment.seq}", "tombstone signature does not verify"))
+        problems.append(
+            Problem("bad-signature", f"tombstone {source.name}#{segment.seq}", "tombstone signature does not verify")
+        )
     elif (tombstone.sha256, tombstone.size, tombstone.seq) != (segment.sha256, segment.size, segment.seq):
         problems.append(Problem("modified", name, "tombstone does not match the purged segment"))
 
@@ -203,6 +215,6 @@ def _check_tombstone(
 def _find_orphan_blobs(vault: Vault, report: VerifyReport) -> None:
     with vault.catalog.session() as session:
         known = set(session.execute(select(Segment.blob_key)).scalars())
-    for key in vault.blobs.keys():
+    for key in vault.blobs.iter_keys():
         if key not in known:
             report.problems.append(Problem("inserted", f"blob {key}", "blob belongs to no catalog entry"))

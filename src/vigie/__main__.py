@@ -1,0 +1,3 @@
+from vigie.cli.main import main
+
+main()
