@@ -32,7 +32,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/vigie demo
 
+# PostgreSQL (and with it the scale-out stack) is tested whenever a server answers on 127.0.0.1:5432.
 test: setup
+	@if [ -z "$$VIGIE_TEST_POSTGRES_URL" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+	  export VIGIE_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"; fi; \
+	echo "PostgreSQL / scale-out tests: $${VIGIE_TEST_POSTGRES_URL:-skipped (no server)}"; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup

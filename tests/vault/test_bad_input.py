@@ -13,8 +13,8 @@ from vigie.catalog.models import Recording, Segment
 from vigie.config import Settings
 from vigie.ingest.files import import_bytes_file, import_camera_file
 from vigie.ingest.segmenter import MediaError
-from vigie.vault.blobstore import BlobStoreError, LocalBlobStore
-from vigie.vault.store import Vault, VaultError
+from vigie.vault.blobstore import BlobStore, BlobStoreError
+from vigie.vault.store import Vault, VaultError, open_blob_store
 from vigie.vault.verify import verify_vault
 
 
@@ -63,23 +63,35 @@ def test_empty_file_is_refused(vault: Vault, tmp_path: Path) -> None:
         import_bytes_file(vault, empty, vault.ensure_source("BC-1", kind="bodycam"))
 
 
-class FillingStore(LocalBlobStore):
-    """A real local store whose disk 'fills' after a number of blobs (ENOSPC as the OS would say)."""
+class FillingStore:
+    """The real store of the stack under test, whose space 'runs out' after a number of blobs."""
 
-    def __init__(self, root: Path, room: int) -> None:
-        super().__init__(root, fsync=False)
+    def __init__(self, store: BlobStore, room: int) -> None:
+        self.store = store
         self.room = room
 
     def put(self, key: str, *parts: bytes) -> None:
         if self.room <= 0:
             raise BlobStoreError(f"cannot write blob {key}: No space left on device")
         self.room -= 1
-        super().put(key, *parts)
+        self.store.put(key, *parts)
+
+    def get(self, key: str) -> bytes:
+        return self.store.get(key)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
+
+    def exists(self, key: str) -> bool:
+        return self.store.exists(key)
+
+    def iter_keys(self) -> Iterator[str]:
+        return self.store.iter_keys()
 
 
 @pytest.fixture
-def full_disk_vault(settings: Settings, catalog: Catalog) -> Iterator[Vault]:
-    yield Vault(settings, catalog, blobs=FillingStore(settings.vault_dir, room=2))
+def full_disk_vault(settings: Settings, catalog: Catalog) -> Vault:
+    return Vault(settings, catalog, blobs=FillingStore(open_blob_store(settings), room=2))
 
 
 def test_full_disk_leaves_nothing_half_written(full_disk_vault: Vault, scenes: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from conftest import RawBlobs
 from vigie.access.audit import Actor, AuditLog, AuditRecord
 from vigie.catalog.models import AuditEntry, Checkpoint, Recording, Segment
 from vigie.ingest.files import import_bytes_file, import_camera_file
@@ -32,36 +33,30 @@ def kinds(vault: Vault) -> set[str]:
     return {problem.kind for problem in verify_vault(vault).problems}
 
 
-def blob_path(vault: Vault, segment: Segment) -> Path:
-    return vault.settings.vault_dir / segment.blob_key
-
-
-def test_flipped_byte_in_any_blob_is_modified(vault: Vault, filled: list[Segment]) -> None:
+def test_flipped_byte_in_any_blob_is_modified(vault: Vault, filled: list[Segment], raw_blobs: RawBlobs) -> None:
     for segment in (filled[0], filled[-1]):
-        path = blob_path(vault, segment)
-        data = bytearray(path.read_bytes())
-        original = bytes(data)
-        for position in (0, 20, len(data) // 2, len(data) - 1):  # header, wrapped key, body, tag
+        original = raw_blobs.read(segment.blob_key)
+        for position in (0, 20, len(original) // 2, len(original) - 1):  # header, wrapped key, body, tag
+            data = bytearray(original)
             data[position] ^= 0x01
-            path.write_bytes(bytes(data))
+            raw_blobs.write(segment.blob_key, bytes(data))
             report = verify_vault(vault)
             assert [(p.kind, p.object) for p in report.problems] == [("modified", f"segment cam-1#{segment.seq}")]
-            path.write_bytes(original)
-            data = bytearray(original)
+            raw_blobs.write(segment.blob_key, original)
     assert verify_vault(vault).intact
 
 
-def test_deleted_blob_is_missing(vault: Vault, filled: list[Segment]) -> None:
-    blob_path(vault, filled[1]).unlink()
+def test_deleted_blob_is_missing(vault: Vault, filled: list[Segment], raw_blobs: RawBlobs) -> None:
+    raw_blobs.delete(filled[1].blob_key)
     report = verify_vault(vault)
     assert [(p.kind, p.object) for p in report.problems] == [("missing", f"segment cam-1#{filled[1].seq}")]
 
 
-def test_swapped_blobs_are_reordered(vault: Vault, filled: list[Segment]) -> None:
-    first, second = blob_path(vault, filled[0]), blob_path(vault, filled[1])
-    a, b = first.read_bytes(), second.read_bytes()
-    first.write_bytes(b)
-    second.write_bytes(a)
+def test_swapped_blobs_are_reordered(vault: Vault, filled: list[Segment], raw_blobs: RawBlobs) -> None:
+    first, second = filled[0].blob_key, filled[1].blob_key
+    a, b = raw_blobs.read(first), raw_blobs.read(second)
+    raw_blobs.write(first, b)
+    raw_blobs.write(second, a)
     assert kinds(vault) == {"reordered"}
 
 
@@ -97,9 +92,9 @@ def test_deleted_catalog_row_is_missing(vault: Vault, filled: list[Segment]) -> 
     assert "missing" in kinds(vault)
 
 
-def test_inserted_blob_is_inserted(vault: Vault, filled: list[Segment]) -> None:
-    stray = vault.settings.vault_dir / filled[0].blob_key.rsplit("/", 1)[0] / "planted"
-    stray.write_bytes(blob_path(vault, filled[0]).read_bytes())
+def test_inserted_blob_is_inserted(vault: Vault, filled: list[Segment], raw_blobs: RawBlobs) -> None:
+    planted = filled[0].blob_key.rsplit("/", 1)[0] + "/planted"
+    raw_blobs.write(planted, raw_blobs.read(filled[0].blob_key))
     report = verify_vault(vault)
     assert [p.kind for p in report.problems] == ["inserted"]
 
@@ -145,12 +140,11 @@ def test_audit_chain_stays_linear_under_concurrent_writers(audit: AuditLog) -> N
     assert problems == [] and count == 60
 
 
-def test_bodycam_chunks_are_checked_too(vault: Vault, scenes: Path) -> None:
+def test_bodycam_chunks_are_checked_too(vault: Vault, scenes: Path, raw_blobs: RawBlobs) -> None:
     device = vault.ensure_source("BC-1", kind="bodycam")
     recording = import_bytes_file(vault, scenes / "night.mp4", device).recording
     segment = vault.segments(recording)[-1]
-    path = blob_path(vault, segment)
-    data = bytearray(path.read_bytes())
+    data = bytearray(raw_blobs.read(segment.blob_key))
     data[-5] ^= 0xFF
-    path.write_bytes(bytes(data))
+    raw_blobs.write(segment.blob_key, bytes(data))
     assert [(p.kind, p.object) for p in verify_vault(vault).problems] == [("modified", f"segment BC-1#{segment.seq}")]

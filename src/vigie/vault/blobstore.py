@@ -31,6 +31,13 @@ class BlobStore(Protocol):
     def iter_keys(self) -> Iterator[str]: ...
 
 
+def check_key(key: str) -> str:
+    """Blob keys are relative, slash-separated names of safe characters (no '..', no absolute paths)."""
+    if not _KEY.match(key) or ".." in key:
+        raise BlobStoreError(f"invalid blob key {key!r}")
+    return key
+
+
 class LocalBlobStore:
     """Blobs as files under one directory, written atomically (temporary file, fsync, rename)."""
 
@@ -40,9 +47,7 @@ class LocalBlobStore:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key:
-            raise BlobStoreError(f"invalid blob key {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
     def put(self, key: str, *parts: bytes) -> None:
         """Write the concatenation of ``parts`` as one immutable blob."""

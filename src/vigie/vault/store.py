@@ -42,6 +42,24 @@ class UnknownSource(VaultError):
     pass
 
 
+def open_blob_store(settings: Settings) -> BlobStore:
+    if settings.vault.store == "s3":
+        from vigie.vault.s3store import S3BlobStore  # boto3 only where S3 is used
+
+        s3 = settings.vault.s3
+        assert s3 is not None  # checked by the settings
+        return S3BlobStore(
+            s3.bucket,
+            prefix=s3.prefix,
+            endpoint_url=s3.endpoint_url,
+            region=s3.region,
+            access_key=s3.access_key,
+            secret_key=s3.secret_key,
+            create_bucket=s3.create_bucket,
+        )
+    return LocalBlobStore(settings.vault_dir, fsync=settings.vault.fsync)
+
+
 def chain_name(source: Source) -> str:
     return f"source:{source.uid}"
 
@@ -84,7 +102,7 @@ class Vault:
             with catalog.session() as session:
                 session.add(Meta(name="installation_key_id", value=self.kek.id))
                 session.add(Meta(name="signing_key_id", value=self.signer.id))
-        self.blobs: BlobStore = blobs or LocalBlobStore(settings.vault_dir, fsync=settings.vault.fsync)
+        self.blobs: BlobStore = blobs or open_blob_store(settings)
 
     # -- sources ---------------------------------------------------------------------------------
     def ensure_source(
