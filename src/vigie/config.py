@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -92,9 +92,7 @@ LEGAL_CAPS: dict[RetentionProfile, RetentionPeriod] = {
 def check_under_cap(profile: RetentionProfile, period: RetentionPeriod) -> RetentionPeriod:
     cap = LEGAL_CAPS[profile]
     if period.clearly_exceeds(cap):
-        raise ValueError(
-            f"retention {period.iso()} for {profile.value} exceeds the legal maximum {cap.iso()}"
-        )
+        raise ValueError(f"retention {period.iso()} for {profile.value} exceeds the legal maximum {cap.iso()}")
     return period
 
 
@@ -103,8 +101,27 @@ def expiry_within_cap(profile: RetentionProfile, period: RetentionPeriod, start:
     return min(period.add_to(start), LEGAL_CAPS[profile].add_to(start))
 
 
+class S3Settings(BaseModel):
+    """An S3-compatible object store for blobs (scale-out). The vault's hashes stay the truth, not ETags."""
+
+    model_config = ConfigDict(extra="forbid")
+    bucket: str = Field(title="Bucket", description="Bucket holding the vault's encrypted blobs.")
+    prefix: str = Field("", title="Key prefix", description="Prefix of every blob key (several vaults, one bucket).")
+    endpoint_url: str | None = Field(
+        None, title="Endpoint URL", description="Ceph radosgw, MinIO, SeaweedFS… (None: AWS S3)."
+    )
+    region: str | None = Field(None, title="Region")
+    access_key: str | None = Field(None, title="Access key id")
+    secret_key: str | None = Field(None, title="Secret access key")
+    create_bucket: bool = Field(False, title="Create the bucket", description="Create it at start if it is absent.")
+
+
 class VaultSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    store: Literal["local", "s3"] = Field(
+        "local", title="Blob store", description="local: a directory (embedded); s3: an S3-compatible service."
+    )
+    s3: S3Settings | None = Field(None, title="S3 store", description="Required when store is s3.")
     directory: Path | None = Field(
         None, title="Vault directory", description="Where encrypted blobs live. Default: $VIGIE_HOME/vault."
     )
@@ -124,11 +141,20 @@ class VaultSettings(BaseModel):
         4.0, gt=0.5, le=30, title="Camera segment length", description="Target fMP4 segment length, cut at keyframes."
     )
     chunk_bytes: int = Field(
-        8 << 20, ge=64 << 10, title="Byte-exact chunk size", description="Body-cam files are stored in chunks this big."
+        8 << 20, ge=4 << 10, title="Byte-exact chunk size", description="Body-cam files are stored in chunks this big."
+    )
+    fsync: bool = Field(
+        True, title="fsync blobs", description="Flush every blob to disk before it is chained (evidence durability)."
     )
     checkpoint_seconds: int = Field(
         3600, ge=60, title="Checkpoint period", description="A signed checkpoint per source per period while recording."
     )
+
+    @model_validator(mode="after")
+    def _s3_needs_its_settings(self) -> VaultSettings:
+        if self.store == "s3" and self.s3 is None:
+            raise ValueError("vault.store is s3 but vault.s3 (bucket, endpoint…) is not set")
+        return self
 
 
 class RetentionSettings(BaseModel):
@@ -155,6 +181,135 @@ class RetentionSettings(BaseModel):
         return self
 
 
+class AccessSettings(BaseModel):
+    """Authentication, sessions and the audit register (CNIL guidance on passwords and logging)."""
+
+    model_config = ConfigDict(extra="forbid")
+    password_min_length: int = Field(
+        12,
+        ge=12,
+        title="Minimum password length",
+        description="CNIL délibération 2022-100: at least 12 characters mixing upper case, lower case, digits and "
+        "symbols, or at least 14 characters mixing three of these classes. Never below 12.",
+    )
+    lockout_threshold: int = Field(
+        5, ge=1, le=20, title="Failures before lockout", description="Consecutive failed logins that lock an account."
+    )
+    lockout_minutes: int = Field(
+        15, ge=1, title="Lockout length", description="Minutes a locked account refuses every login (audited)."
+    )
+    browser_session_hours: float = Field(
+        8.0, gt=0, le=24, title="Browser session length", description="Absolute lifetime of a web session (one shift)."
+    )
+    browser_idle_minutes: int = Field(
+        30, ge=1, title="Browser idle timeout", description="A web session unused this long expires."
+    )
+    api_token_hours: float = Field(
+        12.0, gt=0, le=24 * 366, title="API token lifetime", description="Lifetime of a token from POST /api/auth/login."
+    )
+    argon2_time_cost: int = Field(3, ge=1, title="Argon2id passes", description="RFC 9106 low-memory profile: 3.")
+    argon2_memory_kib: int = Field(
+        65536, ge=8, title="Argon2id memory (KiB)", description="RFC 9106 low-memory profile: 64 MiB."
+    )
+    argon2_parallelism: int = Field(4, ge=1, title="Argon2id lanes", description="RFC 9106 low-memory profile: 4.")
+    totp_issuer: str = Field(
+        "Vigie", min_length=1, title="TOTP issuer", description="Name shown by authenticator apps."
+    )
+    min_reason_length: int = Field(
+        8,
+        ge=3,
+        title="Minimum reason length",
+        description="Every footage access states why (R241-5); reasons shorter than this are refused.",
+    )
+    audit_checkpoint_minutes: int = Field(
+        15,
+        ge=1,
+        title="Audit checkpoint period",
+        description="The server signs the audit chain head this often, and at startup and shutdown.",
+    )
+
+
+class WebSettings(BaseModel):
+    """The web server (``vigie serve``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = Field("127.0.0.1", title="Listen address", description="Loopback by default; put a TLS proxy in front.")
+    port: int = Field(8080, ge=1, le=65535, title="Listen port", description="HTTP port of the web application.")
+    secure_cookies: bool = Field(
+        False,
+        title="Secure cookies",
+        description="Mark session cookies Secure (always done when the request came over HTTPS).",
+    )
+    default_language: str = Field(
+        "fr", pattern="^(fr|en)$", title="Default language", description="Interface language when the browser says none."
+    )
+
+
+class RecorderSettings(BaseModel):
+    """The fixed-camera recorder (``vigie record``): RTSP pulling, reconnection, health and live relay."""
+
+    model_config = ConfigDict(extra="forbid")
+    rtsp_transport: str = Field(
+        "tcp",
+        pattern="^(tcp|udp)$",
+        title="RTSP transport",
+        description="Interleaved TCP by default: no lost packets on a busy network, one port per camera.",
+    )
+    connect_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, title="Connect timeout", description="Give up opening a camera stream after this long."
+    )
+    stall_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        title="Stall timeout",
+        description="A camera that sends nothing for this long is declared stalled: its recording ends, a gap opens.",
+    )
+    reconnect_initial_seconds: float = Field(
+        0.5, gt=0, le=60, title="First reconnect delay", description="Wait before the first reconnection attempt."
+    )
+    reconnect_max_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        title="Longest reconnect delay",
+        description="The delay doubles after each failed attempt up to this cap; it also bounds how late "
+        "recording resumes after a camera comes back.",
+    )
+    health_seconds: float = Field(
+        2.0, gt=0, le=60, title="Health period", description="How often camera health is measured and stored."
+    )
+    lease_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        title="Camera lease",
+        description="A recorder that has not renewed its hold on a camera for this long is presumed dead; "
+        "another recorder may then take the camera over.",
+    )
+    registry_poll_seconds: float = Field(
+        10.0, gt=0, le=600, title="Registry poll", description="How often cameras added, disabled or edited are picked up."
+    )
+    live_queue_fragments: int = Field(
+        200,
+        ge=10,
+        title="Live subscriber queue",
+        description="Fragments a live viewer may lag behind before it is skipped to the next keyframe.",
+    )
+    live_idle_seconds: float = Field(
+        30.0,
+        gt=0,
+        title="Live idle time",
+        description="The live relay stops muxing a camera nobody has watched (live or HLS) for this long.",
+    )
+    hls_window_segments: int = Field(
+        6, ge=2, le=60, title="HLS window", description="Segments (one GOP or more each) kept in the live playlist."
+    )
+    hls_target_seconds: float = Field(
+        1.0, gt=0, le=10, title="HLS segment length", description="HLS segments close at the first keyframe after this."
+    )
+
+
 class Settings(BaseSettings):
     """Vigie's configuration. Embedded defaults: everything under ``home``."""
 
@@ -170,6 +325,9 @@ class Settings(BaseSettings):
     )
     vault: VaultSettings = Field(default_factory=VaultSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    recorder: RecorderSettings = Field(default_factory=RecorderSettings)
     operator: str = Field(
         default_factory=lambda: os.environ.get("USER") or "cli",
         title="CLI operator",
