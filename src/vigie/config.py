@@ -310,6 +310,20 @@ class RecorderSettings(BaseModel):
     )
 
 
+class EventsSettings(BaseModel):
+    """Where analytic events and camera health are published."""
+
+    model_config = ConfigDict(extra="forbid")
+    bus: Literal["inprocess", "nats"] = Field(
+        "inprocess", title="Event bus", description="inprocess: one process (embedded); nats: NATS JetStream."
+    )
+    nats_url: str = Field("nats://127.0.0.1:4222", title="NATS URL")
+    nats_stream: str = Field("VIGIE", title="JetStream stream", description="Durable stream over vigie.> subjects.")
+    mqtt_url: str | None = Field(
+        None, title="MQTT bridge", description="e.g. mqtt://127.0.0.1:1883: a copy of every event for integrations."
+    )
+
+
 class Settings(BaseSettings):
     """Vigie's configuration. Embedded defaults: everything under ``home``."""
 
@@ -325,6 +339,7 @@ class Settings(BaseSettings):
     )
     vault: VaultSettings = Field(default_factory=VaultSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)

@@ -42,6 +42,10 @@ class UnknownSource(VaultError):
     pass
 
 
+# Keys of sealed objects derived from footage (snapshots, redactions); originals never live here.
+DERIVED_PREFIX = "derived/"
+
+
 def open_blob_store(settings: Settings) -> BlobStore:
     if settings.vault.store == "s3":
         from vigie.vault.s3store import S3BlobStore  # boto3 only where S3 is used
@@ -343,6 +347,17 @@ class Vault:
             checkpoint.signature = self.signer.sign(canonical(checkpoint_payload(source, checkpoint)))
             session.add(checkpoint)
             return checkpoint
+
+    # -- derived objects (event snapshots, redacted copies): sealed, not part of any chain --------
+    def put_derived(self, name: str, data: bytes) -> str:
+        key = f"{DERIVED_PREFIX}{name}"
+        self.blobs.put(key, *seal_parts(data, self.kek))
+        return key
+
+    def get_derived(self, key: str) -> bytes:
+        if not key.startswith(DERIVED_PREFIX):
+            raise VaultError(f"{key} is not a derived object")
+        return open_sealed(self.blobs.get(key), self.kek)
 
     # -- reading ---------------------------------------------------------------------------------
     def read(self, segment: Segment) -> bytes:

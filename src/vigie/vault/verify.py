@@ -30,7 +30,7 @@ from vigie.vault.chain import (
     tombstone_payload,
 )
 from vigie.vault.envelope import EnvelopeError, open_sealed
-from vigie.vault.store import Vault, chain_name
+from vigie.vault.store import DERIVED_PREFIX, Vault, chain_name
 
 ProblemKind = Literal["modified", "missing", "inserted", "reordered", "bad-signature", "audit-tampered"]
 
@@ -216,5 +216,5 @@ def _find_orphan_blobs(vault: Vault, report: VerifyReport) -> None:
     with vault.catalog.session() as session:
         known = set(session.execute(select(Segment.blob_key)).scalars())
     for key in vault.blobs.iter_keys():
-        if key not in known:
+        if key not in known and not key.startswith(DERIVED_PREFIX):
             report.problems.append(Problem("inserted", f"blob {key}", "blob belongs to no catalog entry"))
