@@ -15,6 +15,8 @@ setup: $(STAMP)
 # Debian packages, only when root and only those missing (CI and fresh machines).
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if dpkg -s postgresql-15 >/dev/null 2>&1 && ! dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1; then \
+	  missing="$$missing postgresql-15-postgis-3"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
