@@ -1,0 +1,1 @@
+"""Vigie: open, accountable video protection."""
