@@ -7,12 +7,13 @@ checkpoint is detectable even by someone who can write the database.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from vigie.catalog import chains
@@ -34,6 +35,7 @@ class Actor:
     role: str
     unit: str | None = None
     client: str | None = None
+    matricule: str | None = None  # sworn staff's officer ID, named by the register (R241-5)
 
 
 @dataclass
@@ -49,6 +51,43 @@ class AuditRecord:
     recipient: str | None = None
     outcome: str = "allowed"
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters of the register; ``units`` limits it to a person's scope (None: everything)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    actor: str | None = None
+    action: str | None = None
+    object_id: str | None = None
+    outcome: str | None = None
+    units: str | None = None  # a unit path: entries of that unit and the units under it
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.start is not None:
+            conditions.append(AuditEntry.at >= self.start)
+        if self.end is not None:
+            conditions.append(AuditEntry.at < self.end)
+        if self.actor:
+            conditions.append(AuditEntry.actor == self.actor)
+        if self.action:
+            # "footage" matches footage.view and footage.export; "footage.view" matches itself.
+            family = AuditEntry.action.startswith(self.action + ".", autoescape=True)
+            conditions.append(or_(AuditEntry.action == self.action, family))
+        if self.outcome:
+            conditions.append(AuditEntry.outcome == self.outcome)
+        if self.object_id:
+            # object_ids is a JSON list of strings: match the quoted element in its text form (SQLite and PostgreSQL).
+            needle = json.dumps(str(self.object_id))
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(cast(AuditEntry.object_ids, String).like(f"%{escaped}%", escape="\\"))
+        if self.units is not None:
+            unit = self.units.strip("/")
+            conditions.append(or_(AuditEntry.unit == unit, AuditEntry.unit.startswith(unit + "/", autoescape=True)))
+        return conditions
 
 
 def entry_payload(entry: AuditEntry) -> dict[str, Any]:
@@ -117,7 +156,8 @@ class AuditLog:
             recipient=record.recipient,
             client=actor.client,
             outcome=record.outcome,
-            details=record.details,
+            # The matricule rides in the hashed details: the entry format (and every past hash) stays as it was.
+            details={**record.details, "matricule": actor.matricule} if actor.matricule else record.details,
             prev_hash=prev_hash,
             entry_hash="",
         )
@@ -171,6 +211,37 @@ class AuditLog:
             rows = [row for row in rows if object_id in row.object_ids][:limit]
         return rows
 
+    def search(self, query: AuditQuery, *, offset: int = 0, limit: int = 100) -> tuple[list[AuditEntry], int]:
+        """One page of the register matching ``query``, newest first, and how many entries match in all."""
+        conditions = query.conditions()
+        with self.catalog.session() as session:
+            total = session.execute(select(func.count()).select_from(AuditEntry).where(*conditions)).scalar_one()
+            rows = list(
+                session.execute(
+                    select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
+                ).scalars()
+            )
+        return rows, int(total)
+
+    def iter_matching(self, query: AuditQuery, batch: int = 5000) -> Iterator[AuditEntry]:
+        """Every entry matching ``query``, oldest first, in batches (a three-year export stays flat in memory)."""
+        after = 0
+        conditions = query.conditions()
+        while True:
+            with self.catalog.session() as session:
+                rows = list(
+                    session.execute(
+                        select(AuditEntry)
+                        .where(AuditEntry.id > after, *conditions)
+                        .order_by(AuditEntry.id)
+                        .limit(batch)
+                    ).scalars()
+                )
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].id
+
     def iter_all(self, batch: int = 5000) -> Iterator[AuditEntry]:
         after = 0
         while True:
@@ -201,7 +272,8 @@ class AuditLog:
             if recomputed != entry.entry_hash:
                 problems.append(Problem("audit-tampered", name, "entry content was edited"))
             hashes[entry.id] = recomputed
-            previous_hash, expected_id = recomputed, entry.id + 1
+            # Link on the stored hash: an edit is reported once, where it was made.
+            previous_hash, expected_id = entry.entry_hash, entry.id + 1
         with self.catalog.session() as session:
             checkpoints = list(session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars())
             head = chains.head(session, AUDIT_CHAIN)
@@ -214,5 +286,7 @@ class AuditLog:
                     Problem("audit-tampered", name, f"signed entry #{checkpoint.last_entry_id} is gone or rewritten")
                 )
         if head is not None and (head.seq != expected_id - 1 or head.head_hash != previous_hash):
-            problems.append(Problem("audit-tampered", "audit chain", f"head says #{head.seq}, log ends at #{expected_id - 1}"))
+            problems.append(
+                Problem("audit-tampered", "audit chain", f"head says #{head.seq}, log ends at #{expected_id - 1}")
+            )
         return problems, count

@@ -1,0 +1,155 @@
+"""End to end in a real browser: the real server under uvicorn, Debian's chromium driven by Playwright.
+
+An auditor logs in with a TOTP code, reads the access register, checks its integrity, and a
+screenshot of the register is kept in artifacts/screenshots/audit-register.png.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from access.helpers import Person, store_recording
+from vigie.access.policy import Role
+from vigie.web.services import Services
+
+from .conftest import Tokens
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack", ["embedded"], indirect=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[str]:
+    """The application under a real uvicorn, on a free loopback port, in a background thread."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not instance.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=15)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_auditor_logs_in_with_totp_and_reads_the_register(
+    server: str, browser_page: object, services: Services, people: dict[Role, Person], tokens: Tokens,
+    app: FastAPI,
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page = browser_page
+    assert isinstance(page, Page)
+    # Something worth reading: a supervisor watched a body-cam recording, an operator was refused.
+    _, recording = store_recording(services.vault, "bodycam-7")
+    client = TestClient(app)
+    client.get(
+        f"/api/recordings/{recording.id}/media",
+        params={"reason": "vérification d'une interpellation"},
+        headers=tokens.headers(people[Role.SUPERVISOR]),
+    )
+    client.get(f"/api/recordings/{recording.id}/download", params={"reason": "demande du parquet"},
+               headers=tokens.headers(people[Role.OPERATOR]))
+    console_errors: list[str] = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+
+    auditor = people[Role.AUDITOR]
+    page.goto(f"{server}/audit")
+    expect(page).to_have_url(f"{server}/login?next=%2Faudit")
+    expect(page.locator("h1")).to_have_text("Connexion")
+    # A wrong code first: a clear message, and the form again.
+    page.fill("#username", auditor.username)
+    page.fill("#password", auditor.password)
+    page.fill("#totp", "000000" if auditor.code() != "000000" else "111111")
+    page.click("#login-submit")
+    expect(page.get_by_test_id("login-error")).to_contain_text("Code à usage unique incorrect")
+
+    page.fill("#password", auditor.password)
+    page.fill("#totp", auditor.code())
+    page.click("#login-submit")
+    expect(page).to_have_url(f"{server}/audit")
+    console_errors.clear()  # the refused login above answered 401 on purpose; from here on, no error
+    expect(page.locator("h1")).to_have_text("Registre des accès")
+    expect(page.get_by_test_id("username")).to_have_text(auditor.username)
+
+    rows = page.locator("#audit-table tbody tr[data-id]")
+    expect(rows.first).to_be_visible()
+    table = page.locator("#audit-table")
+    expect(table).to_contain_text("footage.view")
+    expect(table).to_contain_text("vérification d'une interpellation")
+    expect(table).to_contain_text("CS-001")
+    expect(table).to_contain_text("refusé")
+
+    # Filter to footage refusals only.
+    page.select_option("select[name=outcome]", "refused")
+    page.fill("input[name=action]", "footage")
+    page.click("#audit-filters button[type=submit]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("footage.export")
+    page.select_option("select[name=outcome]", "")
+    page.fill("input[name=action]", "")
+    page.click("#audit-filters button[type=submit]")
+    expect(page.locator("#page-info")).to_contain_text("entrées")
+
+    page.click("#audit-verify")
+    expect(page.locator("#audit-integrity")).to_contain_text("Registre intègre")
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "audit-register.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    # The same page in English, then logout.
+    page.click("a.lang[lang=en]")
+    expect(page.locator("h1")).to_have_text("Access register")
+    page.click("#logout")
+    expect(page).to_have_url(f"{server}/login?bye=1")
+    page.goto(f"{server}/audit")
+    expect(page).to_have_url(f"{server}/login?next=%2Faudit")
+    assert console_errors == []
