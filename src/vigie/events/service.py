@@ -16,7 +16,7 @@ from sqlalchemy import select
 from vigie.access.audit import Actor, AuditLog, AuditRecord
 from vigie.catalog.db import Catalog
 from vigie.catalog.event_models import Event, LegalBasis
-from vigie.catalog.models import Source
+from vigie.catalog.models import Source, new_uid
 from vigie.catalog.types import iso, utcnow
 from vigie.events.bus import EventBus
 from vigie.vault.store import Vault
@@ -190,6 +190,7 @@ class EventService:
                 self.refused_without_basis += 1
                 return None
         event = Event(
+            id=new_uid(),  # now, not at flush: the snapshot's vault key below is named after it
             source_id=source.id,
             type=draft.type,
             start=draft.start,
