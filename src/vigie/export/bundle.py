@@ -32,6 +32,8 @@ ByteProgress = Callable[[int], None]
 # A hook that turns original media into what may leave (privacy masks, face redaction):
 # (source, segment bytes) -> (bytes to ship, derivative description) or None to ship the original.
 DerivativeHook = Callable[[Source, bytes], tuple[bytes, dict[str, Any]] | None]
+# Face redaction: the approved redacted copy of a whole recording (raises when there is none).
+RedactionHook = Callable[[Recording], tuple[bytes, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def export_case(
     *,
     actor: Actor,
     derivative: DerivativeHook | None = None,
+    redaction: RedactionHook | None = None,
     progress: ByteProgress | None = None,
 ) -> ExportResult:
     for what, value in (("reason", request.reason), ("requester", request.requester), ("recipient", request.recipient)):
@@ -105,6 +108,14 @@ def export_case(
         raise CaseError(f"case {case.ref} holds no evidence item")
     if out.exists():
         raise CaseError(f"{out} exists already: refusing to overwrite")
+    if redaction is not None:
+        for view in items:
+            if view.recording is None:
+                raise CaseError(
+                    f"face redaction works on recordings: add the recordings of {view.source.name} to the case "
+                    "instead of a time span"
+                )
+            redaction(view.recording)  # every item must have an approved redaction before anything is written
     for source in {view.source.id: view.source for view in items}.values():
         vault.checkpoint(source)  # segments still recording get a signed checkpoint before they leave
 
@@ -137,7 +148,16 @@ def export_case(
             for number, view in enumerate(items, start=1):
                 manifest_items.append(
                     _export_item(
-                        vault, number, view, writer, checkpoints, checkpoint_index, derivative, result, progress
+                        vault,
+                        number,
+                        view,
+                        writer,
+                        checkpoints,
+                        checkpoint_index,
+                        derivative,
+                        redaction,
+                        result,
+                        progress,
                     )
                 )
             object_ids = {case.ref} | {v.source.name for v in items} | {v.recording.id for v in items if v.recording}
@@ -212,10 +232,12 @@ def _export_item(
     checkpoints: list[dict[str, Any]],
     checkpoint_index: dict[int, int],
     derivative: DerivativeHook | None,
+    redaction: RedactionHook | None,
     result: ExportResult,
     progress: ByteProgress | None,
 ) -> dict[str, Any]:
     source, item = view.source, view.item
+    redacted = redaction(view.recording) if redaction is not None and view.recording is not None else None
     with vault.catalog.session() as session:
         query = select(Segment).where(Segment.source_id == source.id).order_by(Segment.seq)
         if view.recording is not None:
@@ -276,6 +298,9 @@ def _export_item(
         if segment.purged_at is not None:
             record["withheld"] = "purged by retention (signed tombstone in the vault)"
             result.withheld += 1
+        elif redacted is not None:
+            record["withheld"] = "original withheld: face-redacted derivative shipped"
+            result.withheld += 1
         else:
             data = vault.read(segment)
             if progress:
@@ -316,6 +341,19 @@ def _export_item(
         "gaps": _spans_gaps(view, segments, recorded_gaps) if not byte_exact else [],
         "derivatives": derivatives,
     }
+    if redacted is not None and view.recording is not None:
+        redacted_bytes, description = redacted
+        path = f"{folder}/redacted-{view.recording.id}.mp4"
+        writer.add(path, redacted_bytes)
+        derivatives.append(
+            {
+                "path": path,
+                "sha256": sha256_hex(redacted_bytes),
+                "parent_recording": view.recording.id,
+                "parent_sha256_whole": view.recording.sha256,
+                **description,
+            }
+        )
     if byte_exact and original_parts and view.recording is not None:
         original = b"".join(original_parts)
         suffix = Path(view.recording.original_name or "original.mp4").suffix or ".mp4"
