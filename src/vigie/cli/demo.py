@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -10,14 +12,68 @@ import typer
 
 from vigie.access.audit import AuditRecord
 from vigie.cli.context import CliState
+from vigie.cli.live_analytics_commands import demo_analytics
+from vigie.cli.serve import run_server
+from vigie.cli.user_commands import create_demo_accounts
 from vigie.config import RetentionProfile
+from vigie.ingest.cameras.registry import CameraRegistry, CameraSpec, UnknownCamera
 from vigie.ingest.files import import_bytes_file, import_camera_file
 from vigie.vault.verify import verify_vault
+
+# The demo's fixed cameras: simulated RTSP cameras around Lyon (name, scene, latitude, longitude, heading).
+DEMO_CAMERAS: tuple[tuple[str, str, float, float, float], ...] = (
+    ("lyon-terreaux", "walkers", 45.7673, 4.8336, 180.0),
+    ("lyon-bellecour", "crowd", 45.7578, 4.8320, 90.0),
+    ("lyon-part-dieu", "abandoned", 45.7606, 4.8593, 270.0),
+    ("lyon-berges-rhone", "night", 45.7530, 4.8440, 0.0),
+)
+DEMO_AUTHORISATION = "DEMO-arrêté-69-2026-0001"  # not a real prefect's authorisation
+DEMO_UNIT = "lyon"
+
+
+@contextlib.contextmanager
+def demo_cameras(state: CliState, rtsp_port: int) -> Iterator[list[str]]:
+    """Four simulated RTSP cameras (one per scene, ports rtsp_port..+3), registered; stopped on exit."""
+    from vigie.sim.rtsp import CameraSimulator  # test and demo tooling only
+
+    registry = CameraRegistry(state.vault, state.audit)
+    simulators: list[CameraSimulator] = []
+    try:
+        for index, (name, scene, latitude, longitude, heading) in enumerate(DEMO_CAMERAS):
+            typer.echo(f"camera {name}: {scene} scene (encoded once, cached)...")
+            simulator = CameraSimulator(count=1, port=rtsp_port + index, scene=scene, seconds=10.0,
+                                        main_size=(1280, 720), sub_size=None, seed=index).start(timeout=120)
+            simulators.append(simulator)
+            url = simulator.url("cam0")
+            try:
+                known = registry.get(name)
+            except UnknownCamera:
+                known = None
+            if known is None:
+                registry.add(
+                    CameraSpec(name=name, main_url=url, latitude=latitude, longitude=longitude, heading=heading,
+                               unit=DEMO_UNIT, authorisation=DEMO_AUTHORISATION),
+                    state.actor,
+                )
+            elif known.main_url != url:
+                typer.echo(f"  warning: {name} is registered with {known.main_url}, not {url}: it will be offline")
+            typer.echo(f"  {url} ({latitude:.4f}, {longitude:.4f})")
+        yield [name for name, *_ in DEMO_CAMERAS]
+    finally:
+        for simulator in simulators:
+            simulator.stop()
 
 
 def demo(
     ctx: typer.Context,
     seconds: Annotated[float, typer.Option(help="Length of each synthetic scene.")] = 12.0,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the demo web server.")] = 8080,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Do not start the web server, the cameras or the recorder at the end.")
+    ] = False,
+    rtsp_port: Annotated[
+        int, typer.Option(min=1, max=65531, help="First RTSP port of the four simulated cameras.")
+    ] = 8554,
 ) -> None:
     """Create a demo installation: synthetic scenes recorded into the vault, then verified."""
     from vigie.sim import SceneSpec, generate  # the generator is only needed here
@@ -34,10 +90,16 @@ def demo(
         bodycam_clip = Path(scratch) / "bodycam.mp4"
         truth = generate(SceneSpec(kind="abandoned", seconds=seconds, seed=1), camera_clip)
         generate(SceneSpec(kind="walkers", seconds=seconds, seed=2, variant="night"), bodycam_clip)
-        typer.echo(f"generated synthetic scenes: {camera_clip.name} ({len(truth.events)} ground-truth events), {bodycam_clip.name}")
+        typer.echo(
+            f"generated synthetic scenes: {camera_clip.name} ({len(truth.events)} ground-truth events), "
+            f"{bodycam_clip.name}"
+        )
         camera = vault.ensure_source("demo-cam-1", kind="camera")
         device = vault.ensure_source("demo-bodycam-1", kind="bodycam", profile=RetentionProfile.BODYCAM_POLICE)
-        for source, clip, importer in ((camera, camera_clip, import_camera_file), (device, bodycam_clip, import_bytes_file)):
+        for source, clip, importer in (
+            (camera, camera_clip, import_camera_file),
+            (device, bodycam_clip, import_bytes_file),
+        ):
             result = importer(vault, clip, source)
             audit.append(
                 state.actor,
@@ -48,6 +110,9 @@ def demo(
                 f"{result.segments} segments, {result.duration:.1f} s"
                 + (f", sha256 {result.sha256}" if result.sha256 else "")
             )
+            if source.kind == "camera":  # a DEMO legal basis, then the clip through the live analytics
+                alerts = demo_analytics(state, source.name, clip, result.recording.start)
+                typer.echo(f"demo analytics on {source.name} (DEMO legal basis, synthetic footage): {alerts} alert(s)")
     report = verify_vault(vault)
     problems, entries = audit.verify()
     verdict = "intact" if report.intact and not problems else "PROBLEMS FOUND"
@@ -57,3 +122,14 @@ def demo(
     )
     typer.echo(f"public key for offline verification: {settings.signing_key_file.with_name('signing.pub.pem')}")
     typer.echo("next: vigie --home vigie-demo recordings --json | vigie --home vigie-demo verify")
+    for enrolment in create_demo_accounts(state):
+        typer.echo(
+            f"demo account {enrolment.user.username} ({enrolment.user.role.value}): password {enrolment.password}, "
+            f"TOTP secret {enrolment.totp_secret}"
+        )
+        typer.echo(f"  {enrolment.totp_uri}")
+    if not no_serve:
+        with demo_cameras(state, rtsp_port) as names:
+            typer.echo(f"recording and relaying live: {', '.join(names)} (live wall: /live, as demo-supervisor)")
+            typer.echo(f"web: http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+            run_server(settings, state, host="127.0.0.1", port=port, record=True)

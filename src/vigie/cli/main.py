@@ -11,8 +11,19 @@ from pydantic import ValidationError
 
 from vigie.access.audit import AuditRecord
 from vigie.catalog.db import CatalogError
+from vigie.cli import (
+    analytics_commands,
+    audit_commands,
+    bodycam_commands,
+    camera_commands,
+    case_commands,
+    live_analytics_commands,
+    privacy_commands,
+    serve,
+    user_commands,
+    vault_commands,
+)
 from vigie.cli import demo as demo_module
-from vigie.cli import vault_commands
 from vigie.cli.context import CliState
 from vigie.cli.output import console
 from vigie.ingest.segmenter import MediaError
@@ -50,6 +61,24 @@ app.command("recordings")(vault_commands.recordings)
 app.command("extract")(vault_commands.extract)
 app.add_typer(vault_commands.hold_app, name="hold")
 app.command("demo")(demo_module.demo)
+app.add_typer(camera_commands.camera_app, name="camera")
+app.command("record")(camera_commands.record)
+app.command("timeline")(camera_commands.timeline)
+app.add_typer(camera_commands.simulate_app, name="simulate")
+app.add_typer(user_commands.user_app, name="user")
+app.add_typer(audit_commands.audit_app, name="audit")
+app.command("serve")(serve.serve)
+app.add_typer(privacy_commands.mask_app, name="mask")
+app.add_typer(privacy_commands.redact_app, name="redact")
+app.add_typer(case_commands.case_app, name="case")
+app.command("export")(case_commands.export)
+app.add_typer(bodycam_commands.bodycam_app, name="bodycam")
+app.add_typer(bodycam_commands.dock_app, name="dock")
+app.command("search")(bodycam_commands.search)
+camera_commands.simulate_app.command("bodycams")(bodycam_commands.simulate_bodycams)
+app.command("analyse")(analytics_commands.analyse)
+app.command("evaluate")(analytics_commands.evaluate)
+app.add_typer(live_analytics_commands.analytics_app, name="analytics")
 
 
 @app.command("migrate")
@@ -61,7 +90,16 @@ def migrate(ctx: typer.Context) -> None:
     typer.echo(f"catalog at {state.settings.catalog_url.split('@')[-1]} is up to date")
 
 
-USER_ERRORS = (VaultError, MediaError, KeyError_, BlobStoreError, CatalogError, EnvelopeError, ValidationError, ValueError)
+USER_ERRORS = (
+    VaultError,
+    MediaError,
+    KeyError_,
+    BlobStoreError,
+    CatalogError,
+    EnvelopeError,
+    ValidationError,
+    ValueError,
+)
 
 
 def main() -> None:
