@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from vigie.access.audit import AuditRecord
+from vigie.cli.bodycam_commands import run_demo_docks
 from vigie.cli.context import CliState
 from vigie.cli.live_analytics_commands import demo_analytics
 from vigie.cli.serve import run_server
@@ -66,7 +67,7 @@ def demo_cameras(state: CliState, rtsp_port: int) -> Iterator[list[str]]:
 
 def demo(
     ctx: typer.Context,
-    seconds: Annotated[float, typer.Option(help="Length of each synthetic scene.")] = 12.0,
+    seconds: Annotated[float, typer.Option(help="Length of each synthetic scene.")] = 24.0,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the demo web server.")] = 8080,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Do not start the web server, the cameras or the recorder at the end.")
@@ -75,7 +76,7 @@ def demo(
         int, typer.Option(min=1, max=65531, help="First RTSP port of the four simulated cameras.")
     ] = 8554,
 ) -> None:
-    """Create a demo installation: synthetic scenes recorded into the vault, then verified."""
+    """The whole demo on embedded defaults: synthetic scenes, cameras, body-cam docks, analytics, web."""
     from vigie.sim import SceneSpec, generate  # the generator is only needed here
 
     state = ctx.obj
@@ -113,6 +114,13 @@ def demo(
             if source.kind == "camera":  # a DEMO legal basis, then the clip through the live analytics
                 alerts = demo_analytics(state, source.name, clip, result.recording.start)
                 typer.echo(f"demo analytics on {source.name} (DEMO legal basis, synthetic footage): {alerts} alert(s)")
+    docks = run_demo_docks(settings, state, devices=3, days=1)
+    typer.echo(
+        f"body-cams: {len(docks.report.devices)} devices docked, {docks.report.uploaded} recordings offloaded "
+        f"(tus over loopback, {docks.report.bytes / 1e6:.1f} MB); {len(docks.withheld)} withheld by the simulator, "
+        f"{len(docks.missing)} reported missing by Vigie ({'all found' if docks.complete_match else 'MISMATCH'})"
+    )
+    bundle = _demo_export(state, settings.home / "exports" / "demo-case.zip")
     report = verify_vault(vault)
     problems, entries = audit.verify()
     verdict = "intact" if report.intact and not problems else "PROBLEMS FOUND"
@@ -121,7 +129,8 @@ def demo(
         f"{report.checkpoints} signed checkpoints, {entries} audit entries)"
     )
     typer.echo(f"public key for offline verification: {settings.signing_key_file.with_name('signing.pub.pem')}")
-    typer.echo("next: vigie --home vigie-demo recordings --json | vigie --home vigie-demo verify")
+    typer.echo(f"evidence bundle: {bundle} (check it anywhere: python3 verify.py {bundle.name}, verify.py is inside)")
+    typer.echo(f"next: vigie --home {settings.home} recordings --json | vigie --home {settings.home} verify")
     for enrolment in create_demo_accounts(state):
         typer.echo(
             f"demo account {enrolment.user.username} ({enrolment.user.role.value}): password {enrolment.password}, "
@@ -133,3 +142,35 @@ def demo(
             typer.echo(f"recording and relaying live: {', '.join(names)} (live wall: /live, as demo-supervisor)")
             typer.echo(f"web: http://127.0.0.1:{port}/ (Ctrl-C to stop)")
             run_server(settings, state, host="127.0.0.1", port=port, record=True)
+
+
+def _demo_export(state: CliState, out: Path) -> Path:
+    """A case with the demo body-cam recording, exported and checked by the standalone verifier."""
+    from vigie.export import verify as verifier
+    from vigie.export.bundle import ExportRequest, export_case
+    from vigie.export.cases import CaseService
+
+    cases = CaseService(state.vault, state.audit)
+    ref = "DEMO-PV-0001"
+    if ref not in {case.ref for case in cases.cases()}:
+        cases.open(ref, actor=state.actor, title="Démonstration")
+        recording = next(r for r in _recordings_of(state, "demo-bodycam-1"))
+        cases.add_recording(ref, recording, actor=state.actor, reason="démonstration")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    request = ExportRequest(ref, reason="démonstration", requester="OPJ démo", recipient="Parquet (démo)")
+    export_case(state.vault, state.audit, request, out, actor=state.actor)
+    report, _manifest = verifier.verify_bundle(str(out))
+    typer.echo(f"exported case {ref}: {'VERIFIED' if not report.problems else 'NOT VERIFIED'} by the offline verifier")
+    return out
+
+
+def _recordings_of(state: CliState, source_name: str) -> Iterator[str]:
+    from sqlalchemy import select
+
+    from vigie.catalog.models import Recording, Source
+
+    with state.catalog.session() as session:
+        yield from session.execute(
+            select(Recording.id).join(Source, Recording.source_id == Source.id).where(Source.name == source_name)
+        ).scalars()

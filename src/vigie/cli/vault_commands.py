@@ -147,6 +147,11 @@ def purge(
     state = _state(ctx)
     now = parse_time(as_of, "--as-of") or datetime.now(UTC)
     result = retention.purge(state.vault, now=now, dry_run=dry_run)
+    if not dry_run:
+        from vigie.ingest.bodycam.retention import purge_tracks_of_purged_footage  # GPS points go with footage
+
+        with state.catalog.session() as session:
+            purge_tracks_of_purged_footage(session)
     if not dry_run and result.purged:
         state.audit.append(
             state.actor,
