@@ -13,13 +13,14 @@ Generated clips are cached in the temporary directory, keyed by the scene and th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -102,8 +103,16 @@ def analyse(
     json_output: Annotated[
         bool, typer.Option("--json", help="One JSON object per event on stdout, nothing else.")
     ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why a vault recording is analysed (required for recordings; audited).")
+    ] = None,
 ) -> None:
-    """Run the video analytics on a file and list the events (one per occurrence)."""
+    """Run the video analytics on a file, or on a vault recording (audited), and list the events."""
+    if not video.exists() and "://" not in str(video):
+        with _recording_as_file(ctx, str(video), reason) as (path, audit_done):
+            analyse(ctx, path, detectors, fps, zones, abandoned_after, json_output, None)
+            audit_done()
+        return
     settings = _settings(ctx)
     rate = settings.fps if fps is None else fps
     if not rate > 0:
@@ -137,6 +146,40 @@ def analyse(
         sys.stdout.flush()
         return
     _print_events(report.events)
+
+
+@contextlib.contextmanager
+def _recording_as_file(
+    ctx: typer.Context, recording_id: str, reason: str | None
+) -> Iterator[tuple[Path, Callable[[], None]]]:
+    """A vault recording as a private temporary file (0700 folder, deleted after), for forensic review.
+
+    Analysing footage is a consultation: it needs a reason and is written to the register.
+    """
+    from vigie.access.audit import AuditRecord
+    from vigie.export.extract import extract_recording
+    from vigie.vault.store import VaultError
+
+    state = ctx.obj
+    assert isinstance(state, CliState)
+    try:
+        recording = state.vault.recording(recording_id)
+    except VaultError:
+        fail(f"{recording_id} is neither a readable file nor a recording of this installation")
+    if not reason or not reason.strip():
+        fail("analysing a vault recording needs --reason (it is written to the access register)")
+    with tempfile.TemporaryDirectory(prefix="vigie-analyse-") as private:
+        os.chmod(private, 0o700)
+        path = Path(private) / "recording.mp4"
+        extract_recording(state.vault, recording, path)
+
+        def audited() -> None:
+            state.audit.append(
+                state.actor,
+                AuditRecord(action="analyse", object_type="recording", object_ids=[recording.id], reason=reason),
+            )
+
+        yield path, audited
 
 
 def _any_zone_setup() -> CameraSetup:
