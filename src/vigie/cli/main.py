@@ -24,6 +24,7 @@ from vigie.cli import (
     vault_commands,
 )
 from vigie.cli import demo as demo_module
+from vigie.cli import worker as worker_module
 from vigie.cli.context import CliState
 from vigie.cli.output import console
 from vigie.ingest.segmenter import MediaError
@@ -79,6 +80,7 @@ camera_commands.simulate_app.command("bodycams")(bodycam_commands.simulate_bodyc
 app.command("analyse")(analytics_commands.analyse)
 app.command("evaluate")(analytics_commands.evaluate)
 app.add_typer(live_analytics_commands.analytics_app, name="analytics")
+app.command("worker")(worker_module.worker)
 
 
 @app.command("migrate")

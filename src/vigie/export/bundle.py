@@ -8,6 +8,7 @@ exported span are stated, never hidden. ``vigie/export/verify.py`` checks all of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Callable
@@ -61,11 +62,36 @@ class _BundleWriter:
         self.archive = archive
         self.files: dict[str, dict[str, Any]] = {}
 
+    def open_stream(self, name: str) -> _StreamedFile:
+        """A large member written piece by piece (no whole copy in memory); listed when closed."""
+        return _StreamedFile(self, name)
+
     def add(self, name: str, data: bytes, *, compress: bool = False) -> None:
         info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         self.archive.writestr(info, data)
         self.files[name] = {"sha256": sha256_hex(data), "size": len(data)}
+
+
+class _StreamedFile:
+    def __init__(self, writer: _BundleWriter, name: str) -> None:
+        info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_STORED
+        self.writer, self.name = writer, name
+        self.handle = writer.archive.open(info, "w", force_zip64=True)
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+
+    def close(self) -> dict[str, Any]:
+        self.handle.close()
+        listed = {"sha256": self.digest.hexdigest(), "size": self.size}
+        self.writer.files[self.name] = listed
+        return listed
 
 
 def _spans_gaps(item: ItemView, segments: list[Segment], recorded_gaps: list[Gap]) -> list[dict[str, Any]]:
@@ -213,8 +239,6 @@ def export_case(
 
 
 def _file_digest(path: Path) -> tuple[str, int]:
-    import hashlib
-
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
@@ -274,7 +298,11 @@ def _export_item(
     entries: list[dict[str, Any]] = []
     derivatives: list[dict[str, Any]] = []
     byte_exact = view.recording is not None and view.recording.kind == "bodycam"
-    original_parts: list[bytes] = []
+    original: _StreamedFile | None = None
+    original_path = ""
+    if byte_exact and view.recording is not None:
+        suffix = Path(view.recording.original_name or "original.mp4").suffix or ".mp4"
+        original_path = f"{folder}/original{suffix}"
     for segment in segments:
         checkpoint = next((c for c in covering.values() if c.first_seq <= segment.seq <= c.last_seq), None)
         assert checkpoint is not None, "every exported segment was checkpointed just before"
@@ -306,7 +334,8 @@ def _export_item(
             if progress:
                 progress(len(data))
             if byte_exact:
-                original_parts.append(data)
+                original = original or writer.open_stream(original_path)
+                original.write(data)
             else:
                 shipped = derivative(source, data) if derivative else None
                 if shipped is None:
@@ -354,12 +383,8 @@ def _export_item(
                 **description,
             }
         )
-    if byte_exact and original_parts and view.recording is not None:
-        original = b"".join(original_parts)
-        suffix = Path(view.recording.original_name or "original.mp4").suffix or ".mp4"
-        path = f"{folder}/original{suffix}"
-        writer.add(path, original)
-        manifest_item["original"] = {"path": path, "sha256": sha256_hex(original), "size": len(original)}
+    if original is not None:
+        manifest_item["original"] = {"path": original_path, **original.close()}
     sealed = recordings.get(view.recording.id) if view.recording is not None else None
     if sealed is not None and sealed.seal_signature:
         manifest_item["seal"] = {"payload": recording_payload(source, sealed), "signature": sealed.seal_signature}

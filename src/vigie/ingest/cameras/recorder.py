@@ -47,6 +47,7 @@ class Recorder:
         hub: LiveHub | None = None,
         on_health_change: HealthListener | None = None,
         recorder_id: str | None = None,
+        health_store: HealthStore | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -54,7 +55,7 @@ class Recorder:
         self.only = list(cameras) if cameras else None
         self.hub = hub
         self.recorder_id = recorder_id or recorder_identity()
-        self.health_store = HealthStore(catalog, self.recorder_id, settings.recorder.lease_seconds)
+        self.health_store = health_store or HealthStore(catalog, self.recorder_id, settings.recorder.lease_seconds)
         self._listeners: list[HealthListener] = [on_health_change] if on_health_change else []
         self._events: queue.SimpleQueue[HealthChange] = queue.SimpleQueue()
         self._workers: dict[str, CameraWorker] = {}
