@@ -6,6 +6,7 @@ nothing of it stays: the recording is undone before the error is reported.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import queue
@@ -22,7 +23,7 @@ import av
 from vigie.catalog.models import Recording, Source
 from vigie.catalog.types import utcnow
 from vigie.ingest.segmenter import MediaError, segment_file, video_stream
-from vigie.vault.store import PreparedBlob, StagedBlob, Vault
+from vigie.vault.store import PreparedBlob, SegmentPlacement, StagedBlob, Vault
 
 ByteProgress = Callable[[int], None]
 MP4_BRANDS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"moof", b"styp")
@@ -172,13 +173,8 @@ def _looks_like_mp4(path: Path) -> bool:
 
 def _time_at(keyframes: list[list[float]], offset: int, default: float) -> float:
     """Time of the last keyframe at or before a byte offset (a chunk's approximate start)."""
-    best = None
-    for seconds, position in keyframes:
-        if position <= offset:
-            best = seconds
-        else:
-            break
-    return default if best is None else float(best)
+    index = bisect.bisect_right([position for _seconds, position in keyframes], offset)
+    return default if index == 0 else float(keyframes[index - 1][0])
 
 
 def import_bytes_file(
@@ -215,21 +211,23 @@ def import_bytes_file(
             if expected_sha256 and expected_sha256.lower() != digest:
                 raise MediaError(f"sha256 mismatch: device says {expected_sha256.lower()}, file is {digest}")
             # Chained only now, with each chunk's time span taken from the keyframe index.
+            placements = []
             for index, (blob, at) in enumerate(staged):
                 following = staged[index + 1][1] if index + 1 < len(staged) else None
                 begin = _time_at(probe.keyframes, at, 0.0)
                 finish = (
                     _time_at(probe.keyframes, following, probe.duration) if following is not None else probe.duration
                 )
-                vault.record(
-                    source,
-                    recording,
-                    blob,
-                    start=origin + timedelta(seconds=begin),
-                    end=origin + timedelta(seconds=max(begin, finish)),
-                    kind="chunk",
-                    byte_offset=at,
+                placements.append(
+                    SegmentPlacement(
+                        blob,
+                        origin + timedelta(seconds=begin),
+                        origin + timedelta(seconds=max(begin, finish)),
+                        "chunk",
+                        at,
+                    )
                 )
+            vault.record_many(source, recording, placements)
             if not probe.keyframes and not anomalies:
                 anomalies.append("undecodable: no keyframe found")
             status = "truncated" if any(a.startswith(("truncated", "undecodable")) for a in anomalies) else "complete"

@@ -86,6 +86,17 @@ class StagedBlob:
     size: int
 
 
+@dataclass(frozen=True)
+class SegmentPlacement:
+    """Where a staged blob goes in its recording: its time span, kind and offset in the original."""
+
+    staged: StagedBlob
+    start: datetime
+    end: datetime
+    kind: str
+    byte_offset: int = 0
+
+
 class Vault:
     def __init__(self, settings: Settings, catalog: Catalog, blobs: BlobStore | None = None) -> None:
         self.settings = settings
@@ -203,33 +214,41 @@ class Vault:
         byte_offset: int = 0,
     ) -> Segment:
         """Chain a staged blob into the catalog (one short transaction)."""
+        return self.record_many(source, recording, [SegmentPlacement(staged, start, end, kind, byte_offset)])[0]
+
+    def record_many(self, source: Source, recording: Recording, placements: list[SegmentPlacement]) -> list[Segment]:
+        """Chain staged blobs, in order, in one transaction (a byte-exact file's chunks land together)."""
+        segments: list[Segment] = []
         with self.catalog.session() as session:
-            seq, prev_hash = chains.claim_next(session, chain_name(source))
-            segment = Segment(
-                id=staged.key.rsplit("/", 1)[-1],
-                source_id=source.id,
-                recording_id=recording.id,
-                seq=seq,
-                kind=kind,
-                start=start,
-                end=end,
-                byte_offset=byte_offset,
-                size=staged.size,
-                sha256=staged.sha256,
-                prev_hash=prev_hash,
-                entry_hash="",
-                blob_key=staged.key,
-            )
-            segment.entry_hash = segment_entry_hash(source, segment)
-            session.add(segment)
-            chains.set_head(session, chain_name(source), segment.entry_hash)
             stored = session.get(Recording, recording.id)
             assert stored is not None
-            stored.segment_count += 1
-            stored.size += staged.size
-            stored.end = max(end, stored.end) if stored.end else end
+            for placement in placements:
+                staged = placement.staged
+                seq, prev_hash = chains.claim_next(session, chain_name(source))
+                segment = Segment(
+                    id=staged.key.rsplit("/", 1)[-1],
+                    source_id=source.id,
+                    recording_id=recording.id,
+                    seq=seq,
+                    kind=placement.kind,
+                    start=placement.start,
+                    end=placement.end,
+                    byte_offset=placement.byte_offset,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    prev_hash=prev_hash,
+                    entry_hash="",
+                    blob_key=staged.key,
+                )
+                segment.entry_hash = segment_entry_hash(source, segment)
+                session.add(segment)
+                chains.set_head(session, chain_name(source), segment.entry_hash)
+                stored.segment_count += 1
+                stored.size += staged.size
+                stored.end = max(placement.end, stored.end) if stored.end else placement.end
+                segments.append(segment)
             recording.segment_count, recording.size, recording.end = stored.segment_count, stored.size, stored.end
-        return segment
+        return segments
 
     def append(
         self,
