@@ -3,10 +3,11 @@
 Why: with the embedded stack one recorder holds every camera and the ``camera_health`` row's
 heartbeat is its lease. Spread over workers, a lease should expire on its own when its holder dies,
 without a database clock: a KV bucket with a TTL does exactly that. Key
-``camera.<installation>.<camera id>`` (installations sharing a NATS never collide), value the worker id. A worker takes a free camera with ``create`` (refused while the key exists)
-and renews it every ``renew_seconds`` with ``update`` on the revision it holds (refused if anybody
-else wrote the key meanwhile). A worker that dies stops renewing: its keys expire after
-``ttl_seconds`` and another worker's ``create`` succeeds.
+``camera.<installation>.<camera id>`` (installations sharing a NATS never collide), value the worker
+id. A worker takes a free camera with ``create`` (refused while the key exists) and renews it every
+``renew_seconds`` with ``update`` on the revision it holds (refused if anybody else wrote the key
+meanwhile). A worker that dies stops renewing: its keys expire after ``ttl_seconds`` and another
+worker's ``create`` succeeds.
 
 The ``camera_health`` row still carries health and the holder's last heartbeat, which the gap and
 recovery logic uses (the dead holder's open recording is sealed as interrupted, a "recorder-down"
@@ -173,11 +174,12 @@ class NatsCameraLeases:
         from nats.js.errors import NoKeysError
 
         try:
-            keys = await self._kv.keys(filters=[f"worker.{self.namespace}.>"])
+            keys = await self._kv.keys()  # no server-side filter: NATS < 2.10 ignores it
         except NoKeysError:
             return {}
+        prefix = f"worker.{self.namespace}."
         loads: dict[str, int] = {}
-        for key in keys:
+        for key in (key for key in keys if key.startswith(prefix)):
             try:
                 entry = await self._kv.get(key)
                 payload = json.loads(entry.value or b"{}")
