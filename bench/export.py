@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from vault import CACHE, MB, bodycam_sized_file, raw_sha256
-
 from vigie.access.audit import Actor, AuditLog
 from vigie.catalog.db import Catalog
 from vigie.config import Settings, VaultSettings
@@ -60,8 +59,9 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
     print(f"media                 {size / MB:8.0f} MB (bundle {bundle_size / MB:.0f} MB)")
     print(f"raw sha256            {sha:8.0f} MB/s  (one core)")
-    print(f"export                {size / MB / export_seconds:8.0f} MB/s  = {size / MB / export_seconds / sha:5.1%} of sha256")
-    print(f"offline verify        {size / MB / verify_seconds:8.0f} MB/s  = {size / MB / verify_seconds / sha:5.1%} of sha256")
+    for label, seconds in (("export", export_seconds), ("offline verify", verify_seconds)):
+        rate = size / MB / seconds
+        print(f"{label:<22}{rate:8.0f} MB/s  = {rate / sha:5.1%} of sha256")
 
 
 if __name__ == "__main__":
