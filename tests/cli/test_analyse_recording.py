@@ -21,4 +21,4 @@ def test_analyse_a_vault_recording_needs_a_reason_and_is_audited(tmp_path: Path,
     analysed = [row for row in rows if row["action"] == "analyse"]
     assert len(analysed) == 1 and analysed[0]["reason"] == "contrôle d'une alerte"
     unknown = run(home, "analyse", "no-such-thing", check=False)
-    assert unknown.returncode == 2 and "neither a readable file nor a recording" in unknown.stderr
+    assert unknown.returncode == 2 and "no such file" in unknown.stderr

@@ -133,7 +133,7 @@ def test_two_viewers_share_the_one_camera_connection(
     # Camera send time (stamped in each frame by the simulator) to arrival here, through recorder and relay.
     assert delays and statistics.median(delays) < 1.0, delays
 
-    wait_until(lambda: len(register(services, "live.view.end")) == 2, 10, "the ends of both viewings")
+    wait_until(lambda: len(register(services, "live.view.end")) == 2, 30, "the ends of both viewings")
     opened = [entry for entry in register(services, "live.view") if entry.action == "live.view"]
     ended = register(services, "live.view.end")
     assert [entry.actor for entry in opened] == [people[Role.OPERATOR].username, people[Role.SUPERVISOR].username]

@@ -165,7 +165,7 @@ def _recording_as_file(
     try:
         recording = state.vault.recording(recording_id)
     except VaultError:
-        fail(f"{recording_id} is neither a readable file nor a recording of this installation")
+        fail(f"{recording_id}: no such file, and no recording of this installation has that id")
     if not reason or not reason.strip():
         fail("analysing a vault recording needs --reason (it is written to the access register)")
     with tempfile.TemporaryDirectory(prefix="vigie-analyse-") as private:
