@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from access.helpers import ADMIN_ACTOR, STRONG_PASSWORD
+from browser_support import SCREENSHOTS, chromium_page
 from vigie.cli.bodycam_commands import loopback_server, register_fleet
 from vigie.ingest.bodycam.context import BodycamContext
 from vigie.ingest.bodycam.gps import guess_format, parse_track
@@ -23,33 +24,12 @@ from vigie.web.services import Services
 from .helpers import ADMIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack", ["embedded"], indirect=True)]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR", timezone_id="UTC")
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(height=1000, timezone="UTC") as page:
+        yield page
 
 
 def test_search_on_the_map_and_show_a_track(

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from access.helpers import Person
+from browser_support import served
 from vigie.access.audit import AuditQuery
 from vigie.access.policy import Role
 from vigie.config import LiveAnalyticsSettings, Settings
@@ -196,26 +194,11 @@ def test_pages_render_in_french_with_the_no_automation_notice(
 # -- the live stream, through a real server ---------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(app: FastAPI) -> Iterator[str]:
     """The application under a real uvicorn: Server-Sent Events as a browser receives them."""
-    port = free_port()
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=15)
+    with served(app) as url:
+        yield url
 
 
 def read_events(lines: Iterator[str], wanted: int, timeout: float) -> list[tuple[str, dict[str, object]]]:

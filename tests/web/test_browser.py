@@ -6,18 +6,14 @@ screenshot of the register is kept in artifacts/screenshots/audit-register.png.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from access.helpers import Person, store_recording
+from browser_support import SCREENSHOTS, chromium_page, served
 from vigie.access.policy import Role
 from vigie.web.services import Services
 
@@ -25,61 +21,25 @@ from .conftest import Tokens
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack", ["embedded"], indirect=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture
 def server(app: FastAPI) -> Iterator[str]:
-    """The application under a real uvicorn, on a free loopback port, in a background thread."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=15)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_auditor_logs_in_with_totp_and_reads_the_register(
-    server: str, browser_page: object, services: Services, people: dict[Role, Person], tokens: Tokens,
+    server: str,
+    browser_page: object,
+    services: Services,
+    people: dict[Role, Person],
+    tokens: Tokens,
     app: FastAPI,
 ) -> None:
     from playwright.sync_api import Page, expect
@@ -94,8 +54,11 @@ def test_auditor_logs_in_with_totp_and_reads_the_register(
         params={"reason": "vérification d'une interpellation"},
         headers=tokens.headers(people[Role.SUPERVISOR]),
     )
-    client.get(f"/api/recordings/{recording.id}/download", params={"reason": "demande du parquet"},
-               headers=tokens.headers(people[Role.OPERATOR]))
+    client.get(
+        f"/api/recordings/{recording.id}/download",
+        params={"reason": "demande du parquet"},
+        headers=tokens.headers(people[Role.OPERATOR]),
+    )
     console_errors: list[str] = []
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from access.helpers import ADMIN_ACTOR, Person, everyone, fast
+from browser_support import SCREENSHOTS, chromium_page, served
 from cameras.helpers import quick_settings, wait_until
 from vigie.access.audit import AuditQuery
 from vigie.access.policy import Role
@@ -40,7 +38,6 @@ from vigie.web.routes import transparency
 from vigie.web.services import Services
 
 from .camera_helpers import record_footage
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REASON = "surveillance du marché de Noël (réquisition 2026-118)"
@@ -101,8 +98,15 @@ def services(settings: Settings, simulator: CameraSimulator) -> Iterator[Service
     services = Services.build(settings, record=True)
     for index, name in enumerate(CAMERAS):
         services.cameras.add(
-            CameraSpec(name=name, main_url=simulator.url(f"cam{index}"), unit="ville-a", latitude=45.764 + index / 100,
-                       longitude=4.835, heading=120.0, authorisation="arrêté 69-2026-0142"),
+            CameraSpec(
+                name=name,
+                main_url=simulator.url(f"cam{index}"),
+                unit="ville-a",
+                latitude=45.764 + index / 100,
+                longitude=4.835,
+                heading=120.0,
+                authorisation="arrêté 69-2026-0142",
+            ),
             ADMIN_ACTOR,
         )
     history(services, CAMERAS[0])
@@ -119,12 +123,23 @@ def history(services: Services, camera: str) -> None:
     for begin, end in ((58, 44), (33, 12)):
         recording = services.vault.begin_recording(source, start=now - timedelta(minutes=begin))
         for minute in range(begin, end, -1):
-            services.vault.append(source, recording, services.vault.prepare(blob),
-                                  start=now - timedelta(minutes=minute), end=now - timedelta(minutes=minute - 1),
-                                  kind="fmp4")
+            services.vault.append(
+                source,
+                recording,
+                services.vault.prepare(blob),
+                start=now - timedelta(minutes=minute),
+                end=now - timedelta(minutes=minute - 1),
+                kind="fmp4",
+            )
         services.vault.finish(source, recording, end=now - timedelta(minutes=end))
-    add_closed_gap(services.catalog, source.id, now - timedelta(minutes=44), now - timedelta(minutes=33),
-                   GapCause.CAMERA_UNREACHABLE, details={"detail": "connection refused"})
+    add_closed_gap(
+        services.catalog,
+        source.id,
+        now - timedelta(minutes=44),
+        now - timedelta(minutes=33),
+        GapCause.CAMERA_UNREACHABLE,
+        details={"detail": "connection refused"},
+    )
     # Left open, as a stopped recorder leaves it: the recorder of this test closes it with its first segment.
     open_gap(services.catalog, source.id, now - timedelta(minutes=12), GapCause.RECORDER_STOPPED)
 
@@ -136,42 +151,14 @@ def people(services: Services) -> dict[Role, Person]:
 
 @pytest.fixture
 def server(settings: Settings, services: Services) -> Iterator[str]:
-    app: FastAPI = create_app(settings, services=services)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5)
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=30)
+    with served(create_app(settings, services=services)) as url:
+        yield url
 
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
-        context = browser.new_context(
-            viewport={"width": 1440, "height": 900}, locale="fr-FR", timezone_id="Europe/Paris"
-        )
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(timezone="Europe/Paris", extra_args=("--autoplay-policy=no-user-gesture-required",)) as page:
+        yield page
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -203,8 +190,11 @@ def test_operator_watches_the_live_wall_then_plays_back_from_the_timeline(
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.add_init_script(STAMP_PROBE)
     operator = people[Role.OPERATOR]
-    wait_until(lambda: all(status.live for status in services.hub.cameras()) and len(services.hub.cameras()) == 2,
-               20, "both cameras streaming into the relay")
+    wait_until(
+        lambda: all(status.live for status in services.hub.cameras()) and len(services.hub.cameras()) == 2,
+        20,
+        "both cameras streaming into the relay",
+    )
 
     page.goto(f"{server}/live")
     expect(page).to_have_url(f"{server}/login?next=%2Flive")
@@ -222,8 +212,12 @@ def test_operator_watches_the_live_wall_then_plays_back_from_the_timeline(
     expect(tiles).to_have_count(4)  # 2×2, two cameras assigned
     expect(page.locator('#wall .tile[data-state="live"]')).to_have_count(2, timeout=20_000)
     # The pictures move: each playing video's clock advances.
-    wait_js(page, "Array.from(document.querySelectorAll('#wall video')).filter(v => v.currentTime > 1.5).length === 2",
-            20, "two playing videos")
+    wait_js(
+        page,
+        "Array.from(document.querySelectorAll('#wall video')).filter(v => v.currentTime > 1.5).length === 2",
+        20,
+        "two playing videos",
+    )
     before = video_times(page)
     page.wait_for_timeout(1500)
     after = video_times(page)
@@ -253,7 +247,10 @@ def test_operator_watches_the_live_wall_then_plays_back_from_the_timeline(
         "receive_p95_s": round(percentile(arrivals, 0.95), 3),
         "display_median_s": round(statistics.median(displayed), 3),
         "display_p95_s": round(percentile(displayed, 0.95), 3),
-        "cameras": 2, "fps": 25, "size": "640x360", "transport": "websocket+mse",
+        "cameras": 2,
+        "fps": 25,
+        "size": "640x360",
+        "transport": "websocket+mse",
     }
     LATENCY_REPORT.parent.mkdir(parents=True, exist_ok=True)
     LATENCY_REPORT.write_text(json.dumps(report, indent=2) + "\n")
@@ -268,15 +265,22 @@ def test_operator_watches_the_live_wall_then_plays_back_from_the_timeline(
     page.goto(f"{server}/live?transport=hls")
     page.fill("#wall-reason", REASON)
     page.click("#wall-start")
-    wait_js(page, "Array.from(document.querySelectorAll('#wall video')).filter(v => v.currentTime > 1).length === 2",
-            30, "two videos playing through hls.js")
+    wait_js(
+        page,
+        "Array.from(document.querySelectorAll('#wall video')).filter(v => v.currentTime > 1).length === 2",
+        30,
+        "two videos playing through hls.js",
+    )
     expect(page.locator('#wall .tile[data-state="live"]').first).to_contain_text("HLS")
     assert simulator.connections("cam0") == 1
     page.click("#wall-stop")
 
     # Every viewing opened with the reason, and (once closed) ended, in the register.
-    wait_until(lambda: len(services.audit.search(AuditQuery(action="live.view.end"), limit=50)[0]) >= 4, 30,
-               "the ends of the four viewings")
+    wait_until(
+        lambda: len(services.audit.search(AuditQuery(action="live.view.end"), limit=50)[0]) >= 4,
+        30,
+        "the ends of the four viewings",
+    )
     opened = services.audit.search(AuditQuery(action="live.view", actor=operator.username), limit=50)[0]
     assert {entry.reason for entry in opened} == {REASON}
     transports = {entry.details.get("transport") for entry in opened if entry.action == "live.view.end"}
