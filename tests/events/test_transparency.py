@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vigie.access.audit import Actor, AuditLog, AuditRecord
+from vigie.catalog.bodycam_models import BodycamDevice, BodycamMissing
 from vigie.catalog.db import Catalog
 from vigie.catalog.models import Gap
 from vigie.catalog.statistics import transparency
@@ -26,7 +27,24 @@ def test_monthly_counts(vault: Vault, audit: AuditLog, actor: Actor, catalog: Ca
     audit.append(operator, AuditRecord(action="footage.view", reason="curiosity", outcome="refused"))
     with catalog.session() as session:
         session.add(Gap(source_id=camera.id, start=start, end=start + timedelta(hours=2), cause="camera-unreachable"))
-        session.add(Gap(source_id=camera.id, start=start, cause="missing-sequence"))
+    device = vault.ensure_source("BWC-1", kind="bodycam")
+    with catalog.session() as session:
+        bodycam = BodycamDevice(source_id=device.id, serial="BWC-1", force="police", created_by="t")
+        session.add(bodycam)
+        session.flush()
+        september = datetime(2026, 9, 11, tzinfo=UTC)
+        # One recording missing, first seen as a sequence hole, then reclassified: counted once.
+        session.add(
+            BodycamMissing(
+                device_id=bodycam.id,
+                sequence=2,
+                cause="missing-sequence",
+                detected_at=september,
+                resolved_at=september,
+                resolution="now not-uploaded",
+            )
+        )
+        session.add(BodycamMissing(device_id=bodycam.id, sequence=2, cause="not-uploaded", detected_at=september))
     service = EventService(catalog, vault, audit, InProcessBus())
     service.record_legal_basis(
         camera,

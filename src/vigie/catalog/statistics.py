@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from vigie.catalog.bodycam_models import BodycamMissing
 from vigie.catalog.db import Catalog
 from vigie.catalog.event_models import Event
 from vigie.catalog.models import AuditEntry, Gap, Recording, Tombstone
@@ -61,6 +62,7 @@ def transparency(catalog: Catalog, *, since: datetime | None = None) -> dict[str
         audit_rows = session.execute(select(AuditEntry.at, AuditEntry.action, AuditEntry.outcome)).all()
         tombstones = session.execute(select(Tombstone.deleted_at)).scalars().all()
         gaps = session.execute(select(Gap.start, Gap.end, Gap.cause)).all()
+        missing = session.execute(select(BodycamMissing.detected_at, BodycamMissing.resolution)).all()
         events = session.execute(select(Event.created_at, Event.status)).all()
     for kind, start, end in recordings:
         if since and start < since:
@@ -85,11 +87,13 @@ def transparency(catalog: Catalog, *, since: datetime | None = None) -> dict[str
     for start, end, cause in gaps:
         if since and start < since:
             continue
-        figures = months[_month(start)]
-        if cause in MISSING_FOOTAGE_CAUSES:
-            figures.missing_footage += 1
-        elif end is not None:
-            figures.camera_gap_hours += max(0.0, (end - start).total_seconds()) / 3600
+        if cause not in MISSING_FOOTAGE_CAUSES and end is not None:
+            months[_month(start)].camera_gap_hours += max(0.0, (end - start).total_seconds()) / 3600
+    for detected_at, resolution in missing:
+        # An item reclassified under another cause ("now not-uploaded") is the same footage: count it once.
+        # One resolved by a late upload still counts: that it was missing for a while is a fact.
+        if (not since or detected_at >= since) and not (resolution or "").startswith("now "):
+            months[_month(detected_at)].missing_footage += 1
     for created_at, status in events:
         if not since or created_at >= since:
             months[_month(created_at)].alerts[status] += 1
