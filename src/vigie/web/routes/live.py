@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, WebSocket
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -699,14 +700,17 @@ async def live_socket(
             log.error("live viewing of %s failed", viewing.camera, exc_info=error)
             why = "server error"
     finally:
-        for task in (pump, watch):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await run_in_threadpool(state.end, viewing, why)
-        if websocket.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.close(code=1000)
+        # Shielded: even when the connection's task is cancelled (client gone, server stopping), the
+        # end of the viewing must reach the register.
+        with anyio.CancelScope(shield=True):
+            for task in (pump, watch):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await run_in_threadpool(state.end, viewing, why)
+            if websocket.application_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await websocket.close(code=1000)
 
 
 # -- HLS ---------------------------------------------------------------------------------------------------
