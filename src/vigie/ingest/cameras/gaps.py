@@ -42,18 +42,8 @@ def open_gap(
     recording_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
-    with catalog.session() as session:
-        gap = Gap(
-            source_id=source_id,
-            recording_id=recording_id,
-            start=start,
-            end=None,
-            cause=cause.value,
-            details=details or {},
-        )
-        session.add(gap)
-        session.flush()
-        return gap.id
+    """A gap still going on: its end is written when recording resumes."""
+    return _insert_gap(catalog, source_id, start, None, cause, recording_id, details)
 
 
 def add_closed_gap(
@@ -65,6 +55,19 @@ def add_closed_gap(
     *,
     recording_id: str | None = None,
     details: dict[str, Any] | None = None,
+) -> int:
+    """A gap already over when it is found (e.g. a lost segment, recovery after a crash)."""
+    return _insert_gap(catalog, source_id, start, end, cause, recording_id, details)
+
+
+def _insert_gap(
+    catalog: Catalog,
+    source_id: int,
+    start: datetime,
+    end: datetime | None,
+    cause: GapCause,
+    recording_id: str | None,
+    details: dict[str, Any] | None,
 ) -> int:
     with catalog.session() as session:
         gap = Gap(
