@@ -13,7 +13,7 @@ from vigie.catalog.models import Recording, Segment
 from vigie.config import Settings
 from vigie.ingest.files import import_bytes_file, import_camera_file
 from vigie.ingest.segmenter import MediaError
-from vigie.vault.blobstore import BlobStore, BlobStoreError
+from vigie.vault.blobstore import BlobPart, BlobStore, BlobStoreError
 from vigie.vault.store import Vault, VaultError, open_blob_store
 from vigie.vault.verify import verify_vault
 
@@ -70,7 +70,7 @@ class FillingStore:
         self.store = store
         self.room = room
 
-    def put(self, key: str, *parts: bytes) -> None:
+    def put(self, key: str, *parts: BlobPart) -> None:
         if self.room <= 0:
             raise BlobStoreError(f"cannot write blob {key}: No space left on device")
         self.room -= 1

@@ -13,7 +13,7 @@ import pytest
 from conftest import RawBlobs
 from vigie.config import RetentionProfile
 from vigie.export.extract import extract_recording
-from vigie.ingest.files import import_bytes_file, import_camera_file
+from vigie.ingest.files import import_bytes_file, import_camera_file, probe_bytes_file
 from vigie.vault.store import Vault
 from vigie.vault.verify import verify_vault
 
@@ -107,3 +107,59 @@ def test_no_plaintext_container_bytes_in_the_vault(vault: Vault, scenes: Path, r
             for p in vault.settings.vault_dir.rglob("*")
             if p.is_file()
         } == set(keys)
+
+
+def test_bodycam_chunk_entries_carry_the_running_sha256_of_the_original(vault: Vault, scenes: Path) -> None:
+    original = (scenes / "night.mp4").read_bytes()
+    result = import_bytes_file(vault, scenes / "night.mp4", vault.ensure_source("BC-1", kind="bodycam"))
+    segments = vault.segments(result.recording)
+    assert len(segments) >= 2
+    for segment in segments:  # each entry: sha256 of the file from byte 0 to the chunk's end
+        assert segment.sha256 == hashlib.sha256(original[: segment.byte_offset + segment.size]).hexdigest()
+    assert segments[-1].sha256 == result.sha256 == hashlib.sha256(original).hexdigest()
+
+
+def regular_mp4(source: Path, target: Path) -> Path:
+    """Remux a (fragmented) clip into a plain MP4 whose sample table is at the front, as devices write."""
+    with (
+        av.open(str(source)) as src,
+        av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
+        stream = src.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for packet in src.demux(stream):
+            if packet.size:
+                packet.stream = copy
+                out.mux(packet)
+    return target
+
+
+def demuxed_keyframes(path: Path) -> list[list[float]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.size]
+        first = packets[0].pts
+        return [[round(float((p.pts - first) * stream.time_base), 6), p.pos] for p in packets if p.is_keyframe]
+
+
+def test_a_plain_mp4_is_probed_from_its_sample_table(scenes: Path, tmp_path: Path) -> None:
+    clip = regular_mp4(scenes / "night.mp4", tmp_path / "plain.mp4")
+    probe = probe_bytes_file(clip)
+    assert probe.anomalies == []
+    assert probe.keyframes == demuxed_keyframes(clip) and len(probe.keyframes) == 6
+    assert probe.duration == pytest.approx(6.0, abs=0.01)
+
+
+def test_a_truncated_plain_mp4_keeps_its_bytes_and_says_how_many_frames_remain(
+    vault: Vault, scenes: Path, tmp_path: Path
+) -> None:
+    data = regular_mp4(scenes / "night.mp4", tmp_path / "plain.mp4").read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    result = import_bytes_file(vault, cut, vault.ensure_source("BC-1", kind="bodycam"))
+    assert result.recording.status == "truncated"
+    truncations = [a for a in result.anomalies if a.startswith("truncated")]
+    assert len(truncations) == 1 and truncations[0].endswith(" of 60 frames readable"), truncations
+    assert all(offset < len(data) * 2 // 3 for _, offset in result.recording.keyframe_index)
+    assert b"".join(d for _, d in vault.iter_plaintext(result.recording)) == data[: len(data) * 2 // 3]
+    assert verify_vault(vault).intact

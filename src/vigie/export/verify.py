@@ -203,6 +203,9 @@ def _verify_item(
     original = item.get("original")
     original_bytes = contents.get(original["path"]) if original else None
     previous: tuple[int, str] | None = None
+    # Chunks of a byte-exact original (entry v2) carry the sha256 of the file up to their end.
+    running = hashlib.sha256()
+    running_at: int | None = 0  # bytes of the original hashed so far; None once a chunk failed
     for segment in item.get("segments", []):
         where = f"{label} segment #{segment.get('seq')}"
         entry = segment.get("entry", {})
@@ -238,6 +241,18 @@ def _verify_item(
         media = _segment_bytes(segment, entry, contents, original_bytes)
         if media is None:
             report.fail(where, "media missing from the bundle")
+        elif entry.get("kind") == "chunk" and entry.get("v") == 2:
+            if running_at is None or entry.get("offset") != running_at or len(media) != entry.get("size"):
+                running_at = None
+                report.fail(where, "chunk cannot be checked: the original's bytes before it are not all here")
+                continue
+            running.update(media)
+            running_at += len(media)
+            if running.copy().hexdigest() != entry.get("sha256"):
+                running_at = None
+                report.fail(where, "original's bytes up to this chunk do not match the signed chain entry")
+            else:
+                report.ok("original's bytes up to this chunk matching the chain")
         elif sha256_hex(media) != entry.get("sha256") or len(media) != entry.get("size"):
             report.fail(where, "media does not match the signed chain entry")
         else:

@@ -14,7 +14,10 @@ from vigie.catalog.chains import GENESIS
 from vigie.catalog.models import Checkpoint, Recording, Segment, Source, Tombstone
 from vigie.catalog.types import iso
 
-__all__ = ["GENESIS", "canonical", "sha256_hex"]
+__all__ = ["CHUNK", "GENESIS", "canonical", "sha256_hex"]
+
+# The segment kind of a byte-exact original's chunks (their entries carry a running sha256).
+CHUNK = "chunk"
 
 
 def canonical(payload: dict[str, Any]) -> bytes:
@@ -27,9 +30,15 @@ def sha256_hex(data: bytes) -> str:
 
 def segment_entry(source: Source, segment: Segment) -> dict[str, Any]:
     """What a segment's chain entry commits to. Its position (seq) is committed by the chain and
-    the checkpoint's leaf order, not by the entry itself, so a moved entry is recognised as moved."""
+    the checkpoint's leaf order, not by the entry itself, so a moved entry is recognised as moved.
+
+    Version 1 (segments): ``sha256`` is the digest of the segment's own plaintext. Version 2
+    (chunks of a byte-exact original): ``sha256`` is the running digest of the original from its
+    first byte to this chunk's end (``offset + size``), so the last chunk's entry is the whole
+    file's sha256, the one the device reports, and an import reads and hashes the file once.
+    """
     return {
-        "v": 1,
+        "v": 2 if segment.kind == CHUNK else 1,
         "source": source.uid,
         "recording": segment.recording_id,
         "segment": segment.id,

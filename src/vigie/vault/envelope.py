@@ -27,22 +27,40 @@ class EnvelopeError(RuntimeError):
     """A blob cannot be opened: altered, truncated, or sealed under another installation key."""
 
 
-def seal_parts(plaintext: bytes, kek: InstallationKey) -> tuple[bytes, bytes]:
-    """(header, ciphertext): written one after the other, they are the blob (no 8 MiB concatenation)."""
+def _fresh_header(kek: InstallationKey) -> tuple[bytes, bytes, bytes]:
+    """(data key, nonce, header) for one new blob: every blob has its own data key."""
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
-    header = MAGIC + bytes.fromhex(kek.id) + aes_key_wrap(kek.material, data_key) + nonce
+    return data_key, nonce, MAGIC + bytes.fromhex(kek.id) + aes_key_wrap(kek.material, data_key) + nonce
+
+
+def seal_parts(plaintext: bytes, kek: InstallationKey) -> tuple[bytes, bytes]:
+    """(header, ciphertext): written one after the other, they are the blob (no 8 MiB concatenation)."""
+    data_key, nonce, header = _fresh_header(kek)
     return header, AESGCM(data_key).encrypt(nonce, plaintext, header)
+
+
+def seal_into(plaintext: bytes | bytearray | memoryview, kek: InstallationKey, out: memoryview) -> int:
+    """Seal ``plaintext`` into ``out`` as one contiguous blob; returns the blob's length.
+
+    Bulk imports seal chunk after chunk into one reusable (page-aligned) buffer: no 8 MiB object
+    is allocated per chunk, and the buffer can be written with direct I/O as it is.
+    """
+    data_key, nonce, header = _fresh_header(kek)
+    size = sealed_size(len(plaintext))
+    out[:_HEADER] = header
+    AESGCM(data_key).encrypt_into(nonce, plaintext, header, out[_HEADER:size])
+    return size
 
 
 def seal(plaintext: bytes, kek: InstallationKey) -> bytes:
     return b"".join(seal_parts(plaintext, kek))
 
 
-def open_sealed(blob: bytes, kek: InstallationKey) -> bytes:
-    if len(blob) < _HEADER + 16 or not blob.startswith(MAGIC):
+def open_sealed(blob: bytes | bytearray | memoryview, kek: InstallationKey) -> bytes:
+    header = bytes(blob[:_HEADER])
+    if len(blob) < _HEADER + 16 or not header.startswith(MAGIC):
         raise EnvelopeError("not a Vigie blob (bad header or truncated)")
-    header = blob[:_HEADER]
     blob_kek_id = header[4:12].hex()
     if blob_kek_id != kek.id:
         raise EnvelopeError(f"blob sealed under installation key {blob_kek_id}, this key is {kek.id}")

@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vigie.vault.blobstore import BlobMissing, BlobStoreError, check_key
+from vigie.vault.blobstore import BlobMissing, BlobPart, BlobStoreError, check_key
 
 
 class S3BlobStore:
@@ -47,7 +47,7 @@ class S3BlobStore:
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
 
-    def put(self, key: str, *parts: bytes) -> None:
+    def put(self, key: str, *parts: BlobPart) -> None:
         name = self._name(key)
         if self.exists(key):
             raise BlobStoreError(f"blob {key} exists already: blobs are immutable")

@@ -20,7 +20,7 @@ from vigie.catalog.models import Checkpoint, Meta, Recording, Segment, Source, n
 from vigie.catalog.types import utcnow
 from vigie.config import RetentionPeriod, RetentionProfile, Settings, check_under_cap
 from vigie.vault import merkle
-from vigie.vault.blobstore import BlobStore, LocalBlobStore
+from vigie.vault.blobstore import BlobPart, BlobStore, LocalBlobStore, put_buffer
 from vigie.vault.chain import (
     GENESIS,
     canonical,
@@ -30,7 +30,7 @@ from vigie.vault.chain import (
     segment_entry_hash,
     sha256_hex,
 )
-from vigie.vault.envelope import open_sealed, seal_parts
+from vigie.vault.envelope import open_sealed, seal_into, seal_parts
 from vigie.vault.keys import InstallationKey, SigningKey
 
 
@@ -66,6 +66,10 @@ def open_blob_store(settings: Settings) -> BlobStore:
 
 def chain_name(source: Source) -> str:
     return f"source:{source.uid}"
+
+
+def _blob_key(source: Source, recording: Recording) -> str:
+    return f"{source.uid}/{recording.id}/{new_uid()}"
 
 
 @dataclass(frozen=True)
@@ -194,9 +198,19 @@ class Vault:
 
     def stage(self, source: Source, recording: Recording, prepared: PreparedBlob) -> StagedBlob:
         """Write a sealed blob; it counts only once :meth:`record` chains it (else it is an orphan)."""
-        key = f"{source.uid}/{recording.id}/{new_uid()}"
+        key = _blob_key(source, recording)
         self.blobs.put(key, *prepared.sealed)
         return StagedBlob(key=key, sha256=prepared.sha256, size=prepared.size)
+
+    def stage_sealed(self, source: Source, recording: Recording, plaintext: BlobPart, buffer: memoryview) -> str:
+        """Seal ``plaintext`` into a reusable ``buffer`` (:func:`aligned_buffer`) and write it; returns its key.
+
+        For bulk imports that hash elsewhere (a running hash over the whole file): like
+        :meth:`stage`, the blob counts only once :meth:`record_many` chains it.
+        """
+        key = _blob_key(source, recording)
+        put_buffer(self.blobs, key, buffer, seal_into(plaintext, self.kek, buffer))
+        return key
 
     def discard(self, staged: list[StagedBlob]) -> None:
         for blob in staged:

@@ -9,17 +9,21 @@ access register's chain is broken (reported by ``vigie.access.audit``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from sqlalchemy import select
 
 from vigie.catalog import chains
 from vigie.catalog.models import Checkpoint, Recording, Segment, Source, Tombstone
 from vigie.vault import merkle
-from vigie.vault.blobstore import BlobMissing, BlobStoreError
+from vigie.vault.blobstore import BlobMissing, BlobStoreError, aligned_buffer, get_buffer
 from vigie.vault.chain import (
+    CHUNK,
     GENESIS,
     canonical,
     checkpoint_hash,
@@ -29,7 +33,7 @@ from vigie.vault.chain import (
     sha256_hex,
     tombstone_payload,
 )
-from vigie.vault.envelope import EnvelopeError, open_sealed
+from vigie.vault.envelope import EnvelopeError, open_sealed, sealed_size
 from vigie.vault.store import DERIVED_PREFIX, Vault, chain_name
 
 ProblemKind = Literal["modified", "missing", "inserted", "reordered", "bad-signature", "audit-tampered"]
@@ -59,6 +63,8 @@ class VerifyReport:
 
 
 Progress = Callable[[int], None]
+_READERS = 2  # threads reading and decrypting blobs ahead of the hashing
+_READ_AHEAD = 4  # blobs in flight (4 × 8 MiB for body-cam chunks)
 
 
 def verify_vault(vault: Vault, source_name: str | None = None, progress: Progress | None = None) -> VerifyReport:
@@ -168,26 +174,31 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
 
     # 4. Blobs: decrypt and re-hash; purged ones must have a valid tombstone.
     by_hash = {segment.sha256: segment.seq for segment in segments}
-    for segment in segments:
+    reported_rows = {segment.seq for segment in unmatched_rows}
+    originals: dict[str, _RunningOriginal] = {}  # recording id -> running sha256 of its chunks
+    for segment, opened in _read_ahead(vault, segments):
         name = f"segment {label}#{segment.seq}"
         report.segments += 1
-        if segment.purged_at is not None:
+        original = originals.setdefault(segment.recording_id, _RunningOriginal()) if segment.kind == CHUNK else None
+        if opened is None:  # purged
             _check_tombstone(vault, source, segment, tombstones.get(segment.id), problems)
+            if original:
+                original.broken = True
             continue
-        try:
-            plaintext = open_sealed(vault.blobs.get(segment.blob_key), vault.kek)
-        except BlobMissing:
-            problems.append(Problem("missing", name, f"blob {segment.blob_key} is gone"))
+        if isinstance(opened, Exception):
+            kind: ProblemKind = "modified" if isinstance(opened, EnvelopeError) else "missing"
+            detail = f"blob {segment.blob_key} is gone" if isinstance(opened, BlobMissing) else str(opened)
+            problems.append(Problem(kind, name, detail))
+            if original:
+                original.broken = True
             continue
-        except EnvelopeError as error:
-            problems.append(Problem("modified", name, str(error)))
-            continue
-        except BlobStoreError as error:
-            problems.append(Problem("missing", name, str(error)))
-            continue
+        plaintext = opened
         report.bytes_checked += len(plaintext)
         if progress:
             progress(len(plaintext))
+        if original is not None:
+            _check_chunk(original, segment, plaintext, name, segment.seq in reported_rows, problems)
+            continue
         digest = sha256_hex(plaintext)
         if digest != segment.sha256 or len(plaintext) != segment.size:
             other = by_hash.get(digest)
@@ -195,6 +206,81 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
                 problems.append(Problem("reordered", name, f"blob holds the content of segment #{other}"))
             else:
                 problems.append(Problem("modified", name, "blob content does not match its sha256"))
+
+
+def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment, bytes | Exception | None]]:
+    """Each segment with its opened blob (or why it cannot be opened), in order, read ahead in threads.
+
+    Reading and decrypting the next blobs overlaps hashing this one (file and network I/O release
+    the GIL; an S3 store answers several requests at once). Purged segments come with ``None``.
+    """
+
+    # One read buffer per blob in flight and one for the blob being hashed: a buffer is refilled
+    # only after the blob read into it has been handed over and decrypted.
+    largest = max((sealed_size(segment.size) for segment in segments), default=0)
+    buffers = [aligned_buffer(largest) for _ in range(_READ_AHEAD + 1)] if segments else []
+
+    def open_blob(segment: Segment, buffer: memoryview) -> bytes | Exception:
+        try:
+            return open_sealed(get_buffer(vault.blobs, segment.blob_key, buffer), vault.kek)
+        except (BlobStoreError, EnvelopeError) as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=_READERS) as readers:
+        ahead: deque[tuple[Segment, Future[bytes | Exception] | None]] = deque()
+        for index, segment in enumerate(segments):
+            buffer = buffers[index % len(buffers)]
+            ahead.append((segment, readers.submit(open_blob, segment, buffer) if segment.purged_at is None else None))
+            if len(ahead) > _READ_AHEAD:
+                done, future = ahead.popleft()
+                yield done, future.result() if future else None
+        while ahead:
+            done, future = ahead.popleft()
+            yield done, future.result() if future else None
+
+
+@dataclass
+class _RunningOriginal:
+    """A byte-exact original re-hashed chunk after chunk, as it was imported (one pass)."""
+
+    hasher: Any = field(default_factory=hashlib.sha256)
+    position: int = 0
+    broken: bool = False  # a chunk could not be read: the running hash cannot go past it
+
+
+def _check_chunk(
+    original: _RunningOriginal,
+    segment: Segment,
+    plaintext: bytes,
+    name: str,
+    row_reported: bool,
+    problems: list[Problem],
+) -> None:
+    """A chunk's entry holds the sha256 of the original up to the chunk's end (entry version 2).
+
+    Its blob decrypted, so it is a genuine vault blob: bytes that do not continue the original
+    are a genuine blob in the wrong place. Past a chunk that cannot be read or does not continue
+    the file, later chunks of the original cannot be checked against their running hash.
+    """
+    if original.broken:
+        return
+    if segment.byte_offset != original.position:  # a chunk before it is gone (reported as missing)
+        original.broken = True
+        return
+    original.hasher.update(plaintext)
+    original.position += len(plaintext)
+    if original.hasher.copy().hexdigest() == segment.sha256 and len(plaintext) == segment.size:
+        return
+    original.broken = True
+    if not row_reported:  # an edited row was reported against its signed checkpoint already
+        problems.append(
+            Problem(
+                "reordered",
+                name,
+                f"an authentic blob, but not the bytes of recording {segment.recording_id} at offset "
+                f"{segment.byte_offset} (running sha256 differs); later chunks of it cannot be checked",
+            )
+        )
 
 
 def _check_tombstone(
