@@ -84,13 +84,17 @@ class LocalBlobStore:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def put(self, key: str, *parts: BlobPart) -> None:
-        """Write the concatenation of ``parts`` as one immutable blob."""
+    def _new_blob(self, key: str) -> tuple[Path, Path]:
+        """(final path, temporary path) of a blob about to be written; blobs are never overwritten."""
         path = self._path(key)
         if path.exists():
             raise BlobStoreError(f"blob {key} exists already: blobs are immutable")
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        return path, path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+    def put(self, key: str, *parts: BlobPart) -> None:
+        """Write the concatenation of ``parts`` as one immutable blob."""
+        path, temporary = self._new_blob(key)
         try:
             with open(temporary, "wb") as handle:
                 for part in parts:
@@ -112,11 +116,7 @@ class LocalBlobStore:
         to ``size``; where the filesystem refuses direct I/O (tmpfs), this is a plain :meth:`put`.
         """
         padded = _round_up(size)
-        path = self._path(key)
-        if path.exists():
-            raise BlobStoreError(f"blob {key} exists already: blobs are immutable")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        path, temporary = self._new_blob(key)
         try:
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o600)
         except OSError as error:
