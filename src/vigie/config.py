@@ -301,6 +301,32 @@ class RecorderSettings(BaseModel):
         title="Registry poll",
         description="How often cameras added, disabled or edited are picked up.",
     )
+    nats_lease_ttl_seconds: float = Field(
+        3.0,
+        ge=1,
+        le=60,
+        title="Worker camera lease (NATS)",
+        description="With events.bus = nats: a recorder worker's hold on a camera (a key of the NATS KV bucket "
+        "vigie_camera_leases) expires this long after its last renewal; another worker then takes the camera. "
+        "It bounds the footage lost when a worker dies. One value per NATS: the bucket's TTL is set by the last "
+        "worker started.",
+    )
+    nats_lease_renew_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=30,
+        title="Worker lease renewal (NATS)",
+        description="How often a recorder worker renews its camera leases; at most half the lease, so one late "
+        "renewal does not cost a camera (a third leaves room for two).",
+    )
+    nats_lease_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        title="Free lease poll (NATS)",
+        description="How often a worker checks each camera another worker holds (one KV read): how soon after a "
+        "lease expires its camera is taken. NATS KV announces no expiry, hence the poll.",
+    )
     live_queue_fragments: int = Field(
         200,
         ge=10,
@@ -319,6 +345,15 @@ class RecorderSettings(BaseModel):
     hls_target_seconds: float = Field(
         1.0, gt=0, le=10, title="HLS segment length", description="HLS segments close at the first keyframe after this."
     )
+
+    @model_validator(mode="after")
+    def _renewal_fits_the_lease(self) -> RecorderSettings:
+        if self.nats_lease_renew_seconds * 2 > self.nats_lease_ttl_seconds:
+            raise ValueError(
+                "recorder.nats_lease_renew_seconds must be at most half of recorder.nats_lease_ttl_seconds, "
+                "or a single late renewal loses the camera"
+            )
+        return self
 
 
 class LiveAnalyticsSettings(BaseModel):

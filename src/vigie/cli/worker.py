@@ -25,7 +25,6 @@ from typing import Annotated, Any
 import typer
 
 from vigie.cli.context import CliState
-from vigie.config import Settings
 from vigie.events.bus import EventBus, open_bus
 from vigie.ingest.cameras.health import HealthChange, HealthStore, recorder_identity
 
@@ -78,24 +77,28 @@ def run_recorder(state: CliState, worker_id: str) -> None:
 
     settings = state.settings
     leases = None
-    recorder_settings: Settings = settings
     health_store: HealthStore | None = None
     if settings.events.bus == "nats":
         from vigie.events.leases import NatsCameraLeases, NatsLeasedHealthStore
 
         namespace = hashlib.sha256(settings.catalog_url.encode()).hexdigest()[:12]  # one installation's keys
-        leases = NatsCameraLeases(settings.events.nats_url, worker_id, namespace=namespace)
-        # A camera waiting on another worker's lease retries every lease_seconds / 3: every ~second here.
-        retry = settings.recorder.model_copy(update={"lease_seconds": leases.ttl_seconds / 2})
-        recorder_settings = settings.model_copy(update={"recorder": retry})
+        leases = NatsCameraLeases(
+            settings.events.nats_url,
+            worker_id,
+            namespace=namespace,
+            ttl_seconds=settings.recorder.nats_lease_ttl_seconds,
+            renew_seconds=settings.recorder.nats_lease_renew_seconds,
+            poll_seconds=settings.recorder.nats_lease_poll_seconds,
+        )
         health_store = NatsLeasedHealthStore(state.catalog, worker_id, settings.recorder.lease_seconds, leases)
     bus = open_bus(settings.events)
-    recorder = Recorder(recorder_settings, state.catalog, state.vault, recorder_id=worker_id, health_store=health_store)
+    recorder = Recorder(settings, state.catalog, state.vault, recorder_id=worker_id, health_store=health_store)
     recorder.add_health_listener(_publisher(bus, worker_id))  # type: ignore[arg-type]
     stop, previous = _stop_on_signals()
     try:
         if leases is not None:
-            stop.wait(leases.renew_seconds)  # let workers started together see each other before taking cameras
+            # Workers started within a lease of each other see each other before taking cameras (balance).
+            stop.wait(leases.ttl_seconds)
         recorder.start()
         typer.echo(f"worker {worker_id}: recorder running (lease: {'nats' if leases else 'database'})")
         while not stop.wait(0.5):

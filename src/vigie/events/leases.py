@@ -9,18 +9,27 @@ id. A worker takes a free camera with ``create`` (refused while the key exists) 
 meanwhile). A worker that dies stops renewing: its keys expire after ``ttl_seconds`` and another
 worker's ``create`` succeeds.
 
+How fast a dead worker's cameras move (``recorder.nats_lease_*`` settings): the keys expire
+``ttl - renew`` to ``ttl`` seconds after the death (3 s lease, 1 s renewal: 2 to 3 s), and each
+camera another worker holds is looked at every ``poll_seconds`` with one KV read (NATS 2.9 sends no
+watch notification when a key expires, hence the poll), then the camera's stream is opened. The
+renewal writes every key at once (not one after another), so it stays well within the lease with
+hundreds of cameras; a renewal that still comes too late takes the key again when nobody else did.
+
 The ``camera_health`` row still carries health and the holder's last heartbeat, which the gap and
 recovery logic uses (the dead holder's open recording is sealed as interrupted, a "recorder-down"
 gap opens): :class:`NatsLeasedHealthStore` is the recorder's :class:`HealthStore` with the KV lease
-deciding who may hold a camera, and the row then taken over without waiting for the DB lease.
+deciding who may hold a camera, and the row then taken over without waiting for the DB lease. The
+row also guards the KV: a worker whose row was taken stops recording, whatever its key says.
 
 Balance: each worker also keeps ``worker.<id>`` alive with the number of cameras it holds; a free
-camera is left a few rounds to a less loaded live worker. Cameras already held are not moved.
+camera is left a few seconds to a less loaded live worker. Cameras already held are not moved.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -39,9 +48,14 @@ from vigie.ingest.cameras.health import HealthSnapshot, HealthStore, Lease
 log = logging.getLogger(__name__)
 
 BUCKET = "vigie_camera_leases"
-TTL_SECONDS = 6.0
-RENEW_SECONDS = 2.0
-DEFER_ROUNDS = 3  # a free camera is left this many attempts to a less loaded worker
+# Defaults of the recorder.nats_lease_* settings (see vigie.config.RecorderSettings).
+TTL_SECONDS = 3.0
+RENEW_SECONDS = 1.0
+POLL_SECONDS = 0.5
+# A free camera is left this long to a less loaded worker (in time, not tries: tries follow the poll).
+DEFER_SECONDS = 3.0
+LOADS_MAX_AGE_SECONDS = 0.5  # worker loads read this recently are reused for the next free camera
+STREAM_CONFIG_MISMATCH = 10058  # JetStream: "stream name already in use with a different configuration"
 
 
 def _token(text: str) -> str:
@@ -60,23 +74,25 @@ class NatsCameraLeases:
         bucket: str = BUCKET,
         ttl_seconds: float = TTL_SECONDS,
         renew_seconds: float = RENEW_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         import nats
-        from nats.js.api import KeyValueConfig
 
+        if renew_seconds * 2 > ttl_seconds:
+            raise ValueError("the renewal period must be at most half the lease")
         self.worker_id = worker_id
         self.namespace = _token(namespace)
         self.ttl_seconds = ttl_seconds
         self.renew_seconds = renew_seconds
+        self.poll_seconds = poll_seconds
         self._loop = _LoopThread("vigie-leases")
         self._nc: Any = self._loop.run(nats.connect(url, name=f"vigie-leases-{worker_id}", max_reconnect_attempts=-1))
-        js = self._nc.jetstream()
-        self._kv: Any = self._loop.run(js.create_key_value(KeyValueConfig(bucket=bucket, ttl=ttl_seconds, history=1)))
+        self._kv: Any = self._loop.run(self._open_bucket(bucket))
         self._held: dict[int, int] = {}  # camera id -> revision of our last write
         self._lost: set[int] = set()
         self._loads: dict[str, int] = {}  # live worker -> cameras held
-        self._loads_at = 0.0
-        self._deferred: dict[int, int] = {}
+        self._loads_at = float("-inf")
+        self._deferred: dict[int, float] = {}  # camera id -> when we first left it to another worker
         self._lock = threading.Lock()
         self._take_lock = threading.Lock()
         self._loop.run(self._announce())
@@ -92,34 +108,40 @@ class NatsCameraLeases:
     # -- called from camera threads ---------------------------------------------------------------
     def take(self, camera_id: int) -> tuple[bool, str | None]:
         """(True, None) if we hold the camera now; (False, holder) if a live worker has it."""
+        with self._lock:
+            if camera_id in self._held:
+                return True, None
+        # Cameras held elsewhere are polled often: one KV read each, no lock, no write.
+        free, holder = self._lookup(camera_id)
+        if not free:
+            with self._lock:
+                self._deferred.pop(camera_id, None)  # when it is free again, a new balance decision
+            return False, holder
         # One take at a time in this process (so loads stay honest); ``_lock`` only guards the dicts and
         # is never held while waiting on the event loop, whose renewal task takes it too.
         with self._take_lock:
-            with self._lock:
-                if camera_id in self._held:
-                    return True, None
             if self._should_defer(camera_id):
                 return False, "a less loaded worker"
             try:
                 revision = self._loop.run(self._kv.create(self.key(camera_id), self.worker_id.encode()))
             except Exception as error:
-                holder = self.holder(camera_id)
+                _, holder = self._lookup(camera_id)
                 if holder is None:
                     log.debug("camera %s: lease not taken: %s", camera_id, error)
                 return False, holder
             with self._lock:
                 self._held[camera_id] = revision
                 self._lost.discard(camera_id)
-            self._deferred.pop(camera_id, None)
-            self._loop.run(self._announce())
-            return True, None
+                self._deferred.pop(camera_id, None)
+            try:
+                self._loop.run(self._announce())
+            except Exception:
+                log.debug("announcing our load failed (the next renewal does it)", exc_info=True)
+        log.info("camera %s: lease taken", camera_id)
+        return True, None
 
     def holder(self, camera_id: int) -> str | None:
-        try:
-            entry = self._loop.run(self._kv.get(self.key(camera_id)))
-        except Exception:
-            return None
-        return entry.value.decode() if entry.value else None
+        return self._lookup(camera_id)[1]
 
     def release(self, camera_id: int) -> None:
         with self._lock:
@@ -157,66 +179,168 @@ class NatsCameraLeases:
         self._loop.stop()
 
     # -- internals ----------------------------------------------------------------------------------
-    def _should_defer(self, camera_id: int) -> bool:
-        if time.monotonic() - self._loads_at > 0.5:
-            self._loads = self._loop.run(self._read_loads())
-            self._loads_at = time.monotonic()
-        others = [load for worker, load in self._loads.items() if worker != self.worker_id]
-        if not others or len(self._held) <= min(others):
-            return False
-        rounds = self._deferred.get(camera_id, 0)
-        if rounds >= DEFER_ROUNDS:
-            return False
-        self._deferred[camera_id] = rounds + 1
-        return True
+    async def _open_bucket(self, bucket: str) -> Any:
+        from nats.js.api import KeyValueConfig
+        from nats.js.errors import BadRequestError
 
-    async def _read_loads(self) -> dict[str, int]:
-        from nats.js.errors import NoKeysError
+        js = self._nc.jetstream()
+        try:
+            return await js.create_key_value(KeyValueConfig(bucket=bucket, ttl=self.ttl_seconds, history=1))
+        except BadRequestError as error:
+            if error.err_code != STREAM_CONFIG_MISMATCH:
+                raise
+        # The bucket exists with another TTL (an older default, or another setting): the TTL belongs to
+        # the bucket, not to a key, so take ours; every node of an installation shares one settings file.
+        info = await js.stream_info(f"KV_{bucket}")
+        if info.config.max_age != self.ttl_seconds:
+            log.warning("lease bucket %s: TTL %.1f s -> %.1f s", bucket, info.config.max_age, self.ttl_seconds)
+            # JetStream refuses a duplicate window longer than the max age (KV buckets set it to the TTL).
+            window = min(info.config.duplicate_window or self.ttl_seconds, self.ttl_seconds)
+            await js.update_stream(dataclasses.replace(info.config, max_age=self.ttl_seconds, duplicate_window=window))
+        return await js.key_value(bucket)
+
+    def _lookup(self, camera_id: int) -> tuple[bool, str | None]:
+        """(free, holder): free when the key is absent, deleted or expired; (False, None) if NATS fails."""
+        from nats.js.errors import KeyDeletedError, KeyNotFoundError
 
         try:
-            keys = await self._kv.keys()  # no server-side filter: NATS < 2.10 ignores it
-        except NoKeysError:
-            return {}
-        prefix = f"worker.{self.namespace}."
-        loads: dict[str, int] = {}
-        for key in (key for key in keys if key.startswith(prefix)):
+            entry = self._loop.run(self._kv.get(self.key(camera_id)))
+        except (KeyNotFoundError, KeyDeletedError):
+            return True, None
+        except Exception:
+            log.debug("camera %s: lease unreadable", camera_id, exc_info=True)
+            return False, None
+        return (False, entry.value.decode()) if entry.value else (True, None)
+
+    def _should_defer(self, camera_id: int) -> bool:
+        peers = self._less_loaded_peers()
+        if not peers:
+            return False
+        with self._lock:
+            first = self._deferred.setdefault(camera_id, time.monotonic())
+        if time.monotonic() - first >= DEFER_SECONDS:
+            return False
+        # Confirm with the peers' own presence keys (one read each): a dead worker's presence may still be
+        # in the cached loads, and deferring to it would hold back the takeover of its own cameras.
+        mine = len(self.held)
+        return any(load is not None and load < mine for load in map(self._load_of, peers))
+
+    def _less_loaded_peers(self) -> list[str]:
+        """Other live workers holding fewer cameras than we do, by loads read at most 0.5 s ago."""
+        if time.monotonic() - self._loads_at > LOADS_MAX_AGE_SECONDS:
             try:
-                entry = await self._kv.get(key)
-                payload = json.loads(entry.value or b"{}")
-                loads[str(payload["id"])] = int(payload["cameras"])
+                self._loads = self._loop.run(self._read_loads())
             except Exception:
-                continue
-        return loads
+                log.debug("worker loads unreadable: no camera is left to another worker", exc_info=True)
+                self._loads = {}
+            self._loads_at = time.monotonic()
+        mine = len(self.held)
+        return [worker for worker, load in self._loads.items() if worker != self.worker_id and load < mine]
+
+    def _load_of(self, worker: str) -> int | None:
+        """A worker's load now, or None when its presence key has expired (the worker is gone)."""
+        try:
+            entry = self._loop.run(self._kv.get(f"worker.{self.namespace}.{_token(worker)}"))
+            return int(json.loads(entry.value or b"{}")["cameras"])
+        except Exception:
+            return None
+
+    async def _read_loads(self) -> dict[str, int]:
+        """Live workers' loads: one watch over the presence keys only (``keys()`` would list every camera)."""
+        watcher = await self._kv.watch(f"worker.{self.namespace}.*", ignore_deletes=True)
+        loads: dict[str, int] = {}
+        try:
+            while True:
+                entry = await watcher.updates(timeout=5)
+                if entry is None:
+                    return loads
+                try:
+                    payload = json.loads(entry.value or b"{}")
+                    loads[str(payload["id"])] = int(payload["cameras"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        finally:
+            await watcher.stop()
 
     async def _announce(self) -> None:
         payload = json.dumps({"id": self.worker_id, "cameras": len(self._held)}).encode()
         await self._kv.put(self.presence_key, payload)
 
     async def _renew_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self.renew_seconds)
+            # A fixed rhythm: a slow round does not push every later renewal back.
+            due = max(due + self.renew_seconds, loop.time())
+            await asyncio.sleep(due - loop.time())
             try:
                 await self._renew()
             except Exception:
                 log.exception("lease renewal failed")
 
     async def _renew(self) -> None:
+        # Presence first: it then expires before any camera key of ours, so nobody defers to a dead worker.
+        await self._announce()
         with self._lock:
             held = dict(self._held)
-        for camera_id, revision in held.items():
-            try:
-                new_revision = await self._kv.update(self.key(camera_id), self.worker_id.encode(), last=revision)
-            except Exception as error:
-                log.error("camera %s: lease lost (%s)", camera_id, error)
-                with self._lock:
-                    if self._held.get(camera_id) == revision:
-                        del self._held[camera_id]
-                        self._lost.add(camera_id)
-                continue
+        await asyncio.gather(*(self._renew_one(camera_id, revision) for camera_id, revision in held.items()))
+
+    async def _renew_one(self, camera_id: int, revision: int) -> None:
+        key, value = self.key(camera_id), self.worker_id.encode()
+        try:
+            new_revision = await self._kv.update(key, value, last=revision)
+        except Exception as error:
             with self._lock:
-                if camera_id in self._held:
-                    self._held[camera_id] = new_revision
-        await self._announce()
+                if self._held.get(camera_id) != revision:
+                    return  # released (or forgotten) while this renewal was under way
+            holder, new_revision = await self._settle(key)
+            if holder is None:
+                # NATS cannot tell (unreachable, timed out): keep recording, the next round tries again. If
+                # another worker takes the camera meanwhile, the camera_health row stops us.
+                log.warning(
+                    "camera %s: lease not renewed (%s); kept, retried in %g s", camera_id, error, self.renew_seconds
+                )
+                return
+            if holder != self.worker_id:
+                with self._lock:
+                    if self._held.get(camera_id) != revision:
+                        return
+                    del self._held[camera_id]
+                    self._lost.add(camera_id)
+                log.error("camera %s: lease lost to %s (%s)", camera_id, holder, error)
+                return
+            log.warning("camera %s: lease renewal failed (%s) but the key is still ours", camera_id, error)
+        with self._lock:
+            ours = self._held.get(camera_id) == revision
+            if ours:
+                self._held[camera_id] = new_revision
+        if not ours:
+            # Released while this renewal was under way: the release's delete missed the new revision.
+            try:
+                await self._kv.delete(key, last=new_revision)
+            except Exception:
+                log.debug("camera %s: lease already gone", camera_id, exc_info=True)
+
+    async def _settle(self, key: str) -> tuple[str | None, int]:
+        """After a failed renewal, (holder, revision) of the key now; None when NATS cannot tell.
+
+        A key that expired (the renewal came later than the lease) is taken again if nobody else took it.
+        """
+        from nats.js.errors import KeyDeletedError, KeyNotFoundError
+
+        for _attempt in range(2):
+            try:
+                entry = await self._kv.get(key)
+            except (KeyNotFoundError, KeyDeletedError):
+                try:
+                    return self.worker_id, int(await self._kv.create(key, self.worker_id.encode()))
+                except Exception:
+                    continue  # another worker created it just now (or NATS failed): look again
+            except Exception:
+                return None, 0
+            holder = (entry.value or b"").decode()
+            return (holder, int(entry.revision)) if holder else (None, 0)
+        return None, 0
 
 
 class NatsLeasedHealthStore(HealthStore):
@@ -225,6 +349,11 @@ class NatsLeasedHealthStore(HealthStore):
     def __init__(self, catalog: Catalog, recorder_id: str, lease_seconds: float, leases: NatsCameraLeases) -> None:
         super().__init__(catalog, recorder_id, lease_seconds)
         self.leases = leases
+
+    @property
+    def retry_seconds(self) -> float:
+        # A KV read per try is cheap: poll at the lease's own pace, not the database lease's.
+        return self.leases.poll_seconds
 
     def acquire(self, camera_id: int) -> Lease:
         taken, holder = self.leases.take(camera_id)

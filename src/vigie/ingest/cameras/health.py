@@ -185,6 +185,11 @@ class HealthStore:
         self.recorder_id = recorder_id
         self.lease = timedelta(seconds=lease_seconds)
 
+    @property
+    def retry_seconds(self) -> float:
+        """How long a camera another recorder holds waits before trying to take it again."""
+        return max(1.0, self.lease.total_seconds() / 3)
+
     def _ensure_row(self, camera_id: int) -> None:
         with self.catalog.session() as session:
             if session.get(CameraHealth, camera_id) is not None:
