@@ -32,8 +32,8 @@ from vigie.vault.envelope import sealed_size
 from vigie.vault.store import PreparedBlob, SegmentPlacement, StagedBlob, Vault
 
 ByteProgress = Callable[[int], None]
-_CHUNKS_IN_FLIGHT = 4  # read ahead of the hash and the writes: 4 × chunk_bytes of buffers
-_WRITERS = 2
+_CHUNKS_IN_FLIGHT = 8  # read ahead of the hash and the writes: 8 × chunk_bytes of buffers
+_WRITERS = 4  # direct writes in flight: the disk's queue wants more than one
 MP4_BRANDS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"moof", b"styp")
 
 
@@ -305,7 +305,7 @@ def _stage_chunks(
     """Read the file once, in chunks, and overlap what is done with each chunk on the machine's cores.
 
     One thread extends the running sha256 of the whole file and notes its digest at each chunk's
-    end (the chunk's chain entry; the last one is the device's hash); two threads seal chunks into
+    end (the chunk's chain entry; the last one is the device's hash); four threads seal chunks into
     reusable page-aligned buffers and write them with direct I/O; this thread reads into a ring of
     buffers. hashlib, file I/O
     and PyAV release the GIL, and AES-GCM is an order of magnitude faster than sha256, so the
