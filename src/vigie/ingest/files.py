@@ -307,10 +307,10 @@ def _stage_chunks(
     One thread extends the running sha256 of the whole file and notes its digest at each chunk's
     end (the chunk's chain entry; the last one is the device's hash); four threads seal chunks into
     reusable page-aligned buffers and write them with direct I/O; this thread reads into a ring of
-    buffers. hashlib, file I/O
-    and PyAV release the GIL, and AES-GCM is an order of magnitude faster than sha256, so the
-    import runs at about the speed of one sha256 pass. Every blob written, even when a later step
-    fails, ends up in ``staged`` so the caller can remove it.
+    buffers. hashlib and file I/O release the GIL, and AES-GCM is an order of magnitude faster
+    than sha256, so the import runs at about the speed of one sha256 pass, or of the disk where
+    that is slower. Every blob written, even when a later step fails, ends up in ``staged`` so
+    the caller can remove it.
     """
     running = hashlib.sha256()
     depth = _CHUNKS_IN_FLIGHT
