@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,35 @@ def claim_next(session: Session, name: str) -> tuple[int, str]:
         ensure_chain(session, name)
         row = session.execute(statement).one()
     return int(row[0]), str(row[1])
+
+
+# Core statements of the recorder's hot path, built once (compiling them per call costs more than running them).
+_CLAIM = (
+    update(ChainHead)
+    .where(ChainHead.name == bindparam("chain"))
+    .values(seq=ChainHead.seq + bindparam("claimed"))
+    .returning(ChainHead.seq, ChainHead.head_hash)
+)
+# One statement for many heads (executemany): {"chain": name, "head": hash} per row.
+SET_HEADS = update(ChainHead).where(ChainHead.name == bindparam("chain")).values(head_hash=bindparam("head"))
+
+
+def claim_range(connection: Connection, name: str, count: int) -> tuple[int, str]:
+    """Core twin of :func:`claim_next` for ``count`` positions at once: (first position, previous head hash).
+
+    For hot paths that write through a plain connection (no ORM unit of work); the same rule holds:
+    the UPDATE comes first and locks the head until the transaction ends.
+    """
+    parameters = {"chain": name, "claimed": count}
+    row = connection.execute(_CLAIM, parameters).one_or_none()
+    if row is None:
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(ChainHead).values(name=name, seq=0, head_hash=GENESIS))
+        except IntegrityError:
+            pass  # created concurrently: fine
+        row = connection.execute(_CLAIM, parameters).one()
+    return int(row[0]) - count + 1, str(row[1])
 
 
 def set_head(session: Session, name: str, head_hash: str) -> None:

@@ -75,6 +75,9 @@ class Segmenter:
     def __init__(self, template: Any, target_seconds: float) -> None:
         self.template = template
         self.time_base: Fraction = template.time_base
+        # Seconds per tick as a float: Fraction arithmetic on every packet was a measurable share of the
+        # recorder's CPU, and a float is exact to far below a microsecond over days of ticks.
+        self._tick = float(self.time_base)
         self.target = target_seconds
         self._buffer: io.BytesIO | None = None
         self._output: Any = None
@@ -84,10 +87,6 @@ class Segmenter:
         self._last_end = 0.0
         self._packets = 0
         self._frame_duration = 0.0
-
-    def _seconds(self, pts: int) -> float:
-        assert self._first_pts is not None
-        return float((pts - self._first_pts) * self.time_base)
 
     def _open(self, start: float) -> None:
         self._buffer = io.BytesIO()
@@ -107,25 +106,29 @@ class Segmenter:
 
     def feed(self, packet: Any) -> CutSegment | None:
         """Mux one packet; returns the segment it closed, if any."""
-        if packet.pts is None or packet.dts is None or packet.size == 0:
+        pts = packet.pts
+        if pts is None or packet.dts is None or packet.size == 0:
             return None
+        keyframe = packet.is_keyframe
         if self._first_pts is None:
-            if not packet.is_keyframe:
+            if not keyframe:
                 return None  # a segment must start with a keyframe to play alone
-            self._first_pts = packet.pts
-        start = self._seconds(packet.pts)
-        duration = float(packet.duration * self.time_base) if packet.duration else self._frame_duration
+            self._first_pts = pts
+        start = (pts - self._first_pts) * self._tick
+        ticks = packet.duration
+        duration = ticks * self._tick if ticks else self._frame_duration
         self._frame_duration = duration or self._frame_duration
         finished = None
         if self._output is None:
             self._open(start)
-        elif packet.is_keyframe and start - self._segment_start >= self.target:
+        elif keyframe and start - self._segment_start >= self.target:
             finished = self._close()
             self._open(start)
         packet.stream = self._stream
         self._output.mux(packet)
         self._packets += 1
-        self._last_end = max(self._last_end, start + duration)
+        if start + duration > self._last_end:
+            self._last_end = start + duration
         return finished
 
     def flush(self) -> CutSegment | None:

@@ -7,17 +7,17 @@ the previous one of its source, and a signed checkpoint closes every recording.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 
 from vigie.catalog import chains
 from vigie.catalog.db import Catalog
 from vigie.catalog.models import Checkpoint, Meta, Recording, Segment, Source, new_uid
-from vigie.catalog.types import utcnow
+from vigie.catalog.types import UTCDateTime, utcnow
 from vigie.config import RetentionPeriod, RetentionProfile, Settings, check_under_cap
 from vigie.vault import merkle
 from vigie.vault.blobstore import BlobPart, BlobStore, LocalBlobStore, put_buffer
@@ -99,6 +99,30 @@ class SegmentPlacement:
     end: datetime
     kind: str
     byte_offset: int = 0
+
+
+# Core statements of :meth:`Vault.chain`, built once (compiling them per segment cost more than running them).
+_INSERT_SEGMENTS = insert(Segment)
+_LAST_END = bindparam("last_end", type_=UTCDateTime())
+_BUMP_RECORDING = (
+    update(Recording)
+    .where(Recording.id == bindparam("recording"))
+    .values(
+        segment_count=Recording.segment_count + bindparam("added"),
+        size=Recording.size + bindparam("bytes"),
+        end=case((or_(Recording.end.is_(None), Recording.end < _LAST_END), _LAST_END), else_=Recording.end),
+    )
+    .returning(Recording.segment_count, Recording.size, Recording.end)
+)
+
+
+@dataclass(frozen=True)
+class SegmentAppend:
+    """A staged blob to chain at the end of its source's chain (:meth:`Vault.chain`)."""
+
+    source: Source
+    recording: Recording
+    placement: SegmentPlacement
 
 
 class Vault:
@@ -278,10 +302,77 @@ class Vault:
         """Store one segment: blob first, then its chained catalog row."""
         staged = self.stage(source, recording, prepared)
         try:
-            return self.record(source, recording, staged, start=start, end=end, kind=kind, byte_offset=byte_offset)
+            placement = SegmentPlacement(staged, start, end, kind, byte_offset)
+            return self.chain([SegmentAppend(source, recording, placement)])[0]
         except BaseException:
             self.discard([staged])
             raise
+
+    def chain(self, appends: Sequence[SegmentAppend]) -> list[Segment]:
+        """Chain staged blobs of one or several sources in one transaction, in order within each source.
+
+        The recorder's hot path (one call per segment, or per group commit of many cameras): plain
+        SQL statements, no ORM unit of work. Per source a single head claim covers all its entries;
+        the rows go in one statement; each recording's totals are bumped in SQL and copied back to
+        the given ``Recording`` objects once committed.
+        """
+        if not appends:
+            return []
+        by_chain: dict[str, list[int]] = {}
+        for index, item in enumerate(appends):
+            by_chain.setdefault(chain_name(item.source), []).append(index)
+        segments: dict[int, Segment] = {}  # by position in ``appends``
+        rows: list[dict[str, Any]] = []
+        heads: list[dict[str, str]] = []
+        totals: dict[str, tuple[int, int, datetime]] = {}
+        created = utcnow()
+        with self.catalog.engine.begin() as connection:
+            # Heads are claimed in one order by every batch, so two batches never wait on each other in a cycle.
+            for name in sorted(by_chain):
+                indexes = by_chain[name]
+                seq, prev_hash = chains.claim_range(connection, name, len(indexes))
+                for index in indexes:
+                    item = appends[index]
+                    placement = item.placement
+                    staged = placement.staged
+                    row = {
+                        "id": staged.key.rsplit("/", 1)[-1],
+                        "source_id": item.source.id,
+                        "recording_id": item.recording.id,
+                        "seq": seq,
+                        "kind": placement.kind,
+                        "start": placement.start,
+                        "end": placement.end,
+                        "byte_offset": placement.byte_offset,
+                        "size": staged.size,
+                        "sha256": staged.sha256,
+                        "prev_hash": prev_hash,
+                        "entry_hash": "",
+                        "blob_key": staged.key,
+                        "purged_at": None,
+                        "created_at": created,
+                    }
+                    segment = Segment(**row)
+                    row["entry_hash"] = prev_hash = segment.entry_hash = segment_entry_hash(item.source, segment)
+                    rows.append(row)
+                    segments[index] = segment
+                    seq += 1
+                    count, size, end = totals.get(item.recording.id, (0, 0, placement.end))
+                    totals[item.recording.id] = (count + 1, size + staged.size, max(end, placement.end))
+                heads.append({"chain": name, "head": prev_hash})
+            connection.execute(_INSERT_SEGMENTS, rows)
+            connection.execute(chains.SET_HEADS, heads)
+            stored: dict[str, tuple[int, int, datetime]] = {}
+            for recording_id, (count, size, end) in totals.items():
+                bumped = connection.execute(
+                    _BUMP_RECORDING, {"recording": recording_id, "added": count, "bytes": size, "last_end": end}
+                ).one_or_none()
+                if bumped is None:
+                    raise VaultError(f"unknown recording {recording_id}")
+                stored[recording_id] = (int(bumped[0]), int(bumped[1]), bumped[2] or end)
+        for item in appends:
+            item.recording.segment_count, item.recording.size, item.recording.end = stored[item.recording.id]
+        return [segments[index] for index in range(len(appends))]
 
     def finish(
         self,

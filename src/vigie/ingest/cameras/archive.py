@@ -28,6 +28,7 @@ from vigie.ingest.cameras.failures import GapCause
 from vigie.ingest.cameras.health import Lease
 from vigie.vault.blobstore import BlobStoreError
 from vigie.vault.store import Vault, VaultError
+from vigie.vault.writer import SegmentWriter
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,12 @@ class CameraArchive:
         *,
         checkpoint_seconds: float,
         max_pending: int = 16,
+        writer: SegmentWriter | None = None,
     ) -> None:
         self.vault = vault
         self.source = source
+        # Shared by the recorder's cameras: their catalog rows go in group commits (see vault.writer).
+        self._append = writer.append if writer is not None else vault.append
         self.checkpoint_seconds = checkpoint_seconds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"archive-{source.name}")
         # Bounded hand-off: if the vault falls minutes behind, the packet thread slows down (TCP
@@ -141,7 +145,7 @@ class CameraArchive:
                 self._media_info = media_info
                 self._recording = self.vault.begin_recording(self.source, start=start, media_info=media_info)
             recording = self._recording
-            self.vault.append(self.source, recording, prepared, start=start, end=end, kind="fmp4")
+            self._append(self.source, recording, prepared, start=start, end=end, kind="fmp4")
         except STORAGE_ERRORS as error:
             self._storage_failed(error, start)
             return

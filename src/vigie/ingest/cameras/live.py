@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import av
 
@@ -238,13 +238,13 @@ class _PacketMeta:
     received_at: float
 
 
-@dataclass
-class _CachedPacket:
+class _CachedPacket(NamedTuple):
+    """A packet and its timing in the camera stream's time base (a muxer may have rescaled the packet since)."""
+
     packet: Any
     pts: int
     dts: int
     duration: int
-    time_base: Fraction
     keyframe: bool
     received_at: float
 
@@ -343,8 +343,9 @@ class LiveChannel:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def _warm(self, now: float) -> bool:
-        return bool(self._subscribers) or now < self._demand_until
+    def _warm(self) -> bool:
+        # No clock read while no HLS client ever asked (the common case, on every frame of every camera).
+        return bool(self._subscribers) or (self._demand_until > 0 and time.monotonic() < self._demand_until)
 
     # -- producer side ----------------------------------------------------------------------------
     def start(self, template_stream: Any) -> None:
@@ -369,9 +370,16 @@ class LiveChannel:
 
     def publish(self, packet: Any, received_at: float) -> None:
         """Offer one packet (its pts/dts in the camera stream's time base). Never raises."""
+        if packet.pts is not None and packet.dts is not None:
+            self.offer(packet, received_at, packet.pts, packet.dts, packet.duration or 0, bool(packet.is_keyframe))
+
+    def offer(self, packet: Any, received_at: float, pts: int, dts: int, duration: int, keyframe: bool) -> None:
+        """:meth:`publish` for the recorder, which has read the packet's timing already (in the stream's
+        time base: another muxer may have rescaled the packet since). Called for every frame of every
+        camera, so it does as little as it can while nobody watches. Never raises."""
         try:
             with self._lock:
-                self._publish(packet, received_at)
+                self._publish(_CachedPacket(packet, pts, dts, duration, keyframe, received_at))
         except Exception:
             self._publish_errors += 1
             if self._publish_errors in (1, 100, 10000):
@@ -379,18 +387,15 @@ class LiveChannel:
             with self._lock:
                 self._close_muxer()
 
-    def _publish(self, packet: Any, received_at: float) -> None:
-        if not self._live or packet.pts is None or packet.dts is None:
+    def _publish(self, cached: _CachedPacket) -> None:
+        if not self._live:
             return
-        keyframe = bool(packet.is_keyframe)
+        keyframe = cached.keyframe
         if self._first_pts is None:
             if not keyframe:
                 return
-            self._first_pts = packet.pts
-        time_base = packet.time_base or self._time_base
-        cached = _CachedPacket(packet, packet.pts, packet.dts, packet.duration or 0, time_base, keyframe, received_at)
-        now = time.monotonic()
-        if not self._warm(now):
+            self._first_pts = cached.pts
+        if not self._warm():
             if self._output is not None:
                 self._close_muxer()
                 self._reset_hls()
@@ -443,12 +448,13 @@ class LiveChannel:
     def _mux(self, item: _CachedPacket) -> None:
         assert self._first_pts is not None and self._sink is not None
         packet = item.packet
-        packet.pts, packet.dts, packet.duration, packet.time_base = item.pts, item.dts, item.duration, item.time_base
+        time_base = self._time_base
+        packet.pts, packet.dts, packet.duration, packet.time_base = item.pts, item.dts, item.duration, time_base
         self._pending.append(
             _PacketMeta(
                 item.keyframe,
-                float((item.pts - self._first_pts) * item.time_base),
-                float(item.duration * item.time_base),
+                float((item.pts - self._first_pts) * time_base),
+                float(item.duration * time_base),
                 item.received_at,
             )
         )

@@ -28,6 +28,7 @@ from vigie.ingest.cameras.live import LiveHub
 from vigie.ingest.cameras.registry import CameraTarget, load_targets
 from vigie.ingest.cameras.worker import CameraWorker
 from vigie.vault.store import Vault
+from vigie.vault.writer import SegmentWriter
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._writer: SegmentWriter | None = None  # every camera's segment rows, in group commits
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -71,6 +73,7 @@ class Recorder:
         if self._supervisor is not None:
             raise RuntimeError("recorder already started")
         targets = load_targets(self.vault, self.only)
+        self._writer = SegmentWriter(self.vault)
         for target in targets:
             self._start_worker(target)
         for name in sorted(set(self.only or []) - {target.name for target in targets}):
@@ -94,6 +97,9 @@ class Recorder:
                 log.error("camera %s: worker did not stop in time", worker.name)
         if self._supervisor is not None:
             self._supervisor.join(timeout)
+        if self._writer is not None:
+            # After the workers: their last segments are committed first (a late one chains directly).
+            self._writer.close(timeout)
         self._deliver_events()
 
     def __enter__(self) -> Recorder:
@@ -132,6 +138,7 @@ class Recorder:
             events=self._events,
             health_store=self.health_store,
             channel=self.hub.channel(target.name) if self.hub is not None else None,
+            writer=self._writer,
         )
         with self._lock:
             self._workers[target.name] = worker

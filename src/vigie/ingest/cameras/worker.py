@@ -32,6 +32,7 @@ from vigie.ingest.cameras.reconnect import Backoff
 from vigie.ingest.cameras.registry import CameraTarget
 from vigie.ingest.segmenter import CutSegment, Segmenter, describe, video_stream
 from vigie.vault.store import Vault
+from vigie.vault.writer import SegmentWriter
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class _Run:
     def __init__(self, stream: Any, first_pts: int, target_seconds: float, not_before: float | None) -> None:
         self.segmenter = Segmenter(stream, target_seconds)
         self.first_pts = first_pts
-        self.time_base = stream.time_base
+        # Seconds per tick as a float, not a Fraction: this runs on every packet of every camera.
+        self.tick = float(stream.time_base)
         self.anchor = float("inf")  # wall time of the run's first frame
         self.pinned = False
         self.not_before = not_before
@@ -79,7 +81,7 @@ class _Run:
         self.frame_ticks = 0  # typical packet duration, for cameras that send none
 
     def offset(self, pts: int) -> float:
-        return float((pts - self.first_pts) * self.time_base)
+        return (pts - self.first_pts) * self.tick
 
     def observe(self, pts: int, arrival: float) -> None:
         if not self.pinned:
@@ -96,7 +98,7 @@ class _Run:
             return None
         if dts < self.last_dts:
             return GapCause.TIMESTAMPS_BACKWARDS, "camera timestamps went backwards"
-        media_step = float((dts - self.last_dts) * self.time_base)
+        media_step = (dts - self.last_dts) * self.tick
         # A jump ahead shows both between two packets and against the run's pin to the wall clock.
         # Either alone is normal: FFmpeg's parser holds a frame until the next one starts, so the
         # frame after a freeze arrives right after the one before it; and a file read faster than
@@ -122,6 +124,7 @@ class CameraWorker:
         events: queue.SimpleQueue[HealthChange],
         health_store: HealthStore | None = None,
         channel: LiveChannel | None = None,
+        writer: SegmentWriter | None = None,
     ) -> None:
         self.target = target
         self.settings = settings
@@ -129,7 +132,9 @@ class CameraWorker:
         self.health_store = health_store
         self.channel = channel
         self.status = CameraStatus(target.name, events)
-        self.archive = CameraArchive(vault, target.source, checkpoint_seconds=settings.vault.checkpoint_seconds)
+        self.archive = CameraArchive(
+            vault, target.source, checkpoint_seconds=settings.vault.checkpoint_seconds, writer=writer
+        )
         self._stop = threading.Event()
         self._stop_cause: GapCause | None = GapCause.RECORDER_STOPPED
         self._thread = threading.Thread(target=self._main, name=f"camera-{target.name}", daemon=True)
@@ -220,7 +225,7 @@ class CameraWorker:
                     log.warning("camera %s: sealed %d interrupted recording(s)", self.name, len(report.interrupted))
                 return True
             self.status.set_state(CameraState.STANDBY, None, f"recorded by {lease.previous_holder}")
-            self._stop.wait(max(1.0, self.settings.recorder.lease_seconds / 3))
+            self._stop.wait(self.health_store.retry_seconds)
         return False
 
     def _record_forever(self) -> None:
@@ -270,16 +275,17 @@ class CameraWorker:
             channel.start(stream)
         run: _Run | None = None
         failure: StreamFailure | None = None
+        status, stopping = self.status, self._stop
         try:
             for packet in container.demux(stream):
-                if self._stop.is_set():
+                if stopping.is_set():
                     break
                 pts, dts, size = packet.pts, packet.dts, packet.size
                 if pts is None or dts is None or not size:
                     continue
                 arrival = time.time()
                 keyframe = packet.is_keyframe
-                self.status.count(size, keyframe, arrival)
+                status.count(size, keyframe, arrival)
                 if run is not None:
                     if dts == run.last_dts:
                         continue  # a duplicated packet: keep the first
@@ -293,23 +299,23 @@ class CameraWorker:
                     if not keyframe:
                         continue
                     run = _Run(stream, pts, target_seconds, self._last_end)
-                if self.status.state is not CameraState.ONLINE:
-                    self.status.set_state(CameraState.ONLINE, None, None)
-                run.observe(pts, arrival)
-                if not packet.duration:
+                if status.state is not CameraState.ONLINE:
+                    status.set_state(CameraState.ONLINE, None, None)
+                if not run.pinned:
+                    run.observe(pts, arrival)
+                duration = packet.duration
+                if not duration:
                     if run.last_dts is not None and dts > run.last_dts:
                         run.frame_ticks = dts - run.last_dts
-                    packet.duration = run.frame_ticks
+                    packet.duration = duration = run.frame_ticks
                 run.last_dts, run.last_arrival = dts, arrival
-                time_base = packet.time_base
                 cut = run.segmenter.feed(packet)
                 if cut is not None:
                     self._store(run, cut, media_info)
                     backoff.reset()
                 if channel is not None:
-                    # The segmenter's muxer rescales timestamps in place: hand the relay the camera's own.
-                    packet.pts, packet.dts, packet.time_base = pts, dts, time_base
-                    channel.publish(packet, arrival)
+                    # The segmenter's muxer may have rescaled the packet in place: the relay gets the camera's timing.
+                    channel.offer(packet, arrival, pts, dts, duration, keyframe)
             else:
                 failure = StreamFailure(GapCause.STREAM_ENDED, "the camera closed the stream")
         except Exception as error:
