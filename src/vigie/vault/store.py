@@ -256,37 +256,7 @@ class Vault:
 
     def record_many(self, source: Source, recording: Recording, placements: list[SegmentPlacement]) -> list[Segment]:
         """Chain staged blobs, in order, in one transaction (a byte-exact file's chunks land together)."""
-        segments: list[Segment] = []
-        with self.catalog.session() as session:
-            stored = session.get(Recording, recording.id)
-            assert stored is not None
-            for placement in placements:
-                staged = placement.staged
-                seq, prev_hash = chains.claim_next(session, chain_name(source))
-                segment = Segment(
-                    id=staged.key.rsplit("/", 1)[-1],
-                    source_id=source.id,
-                    recording_id=recording.id,
-                    seq=seq,
-                    kind=placement.kind,
-                    start=placement.start,
-                    end=placement.end,
-                    byte_offset=placement.byte_offset,
-                    size=staged.size,
-                    sha256=staged.sha256,
-                    prev_hash=prev_hash,
-                    entry_hash="",
-                    blob_key=staged.key,
-                )
-                segment.entry_hash = segment_entry_hash(source, segment)
-                session.add(segment)
-                chains.set_head(session, chain_name(source), segment.entry_hash)
-                stored.segment_count += 1
-                stored.size += staged.size
-                stored.end = max(placement.end, stored.end) if stored.end else placement.end
-                segments.append(segment)
-            recording.segment_count, recording.size, recording.end = stored.segment_count, stored.size, stored.end
-        return segments
+        return self.chain([SegmentAppend(source, recording, placement) for placement in placements])
 
     def append(
         self,
