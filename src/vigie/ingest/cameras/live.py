@@ -26,15 +26,18 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import av
 
 from vigie.config import RecorderSettings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,47 @@ class LiveFragment:
     received_at: float  # wall-clock time (epoch seconds) its first frame left the camera connection
 
 
+class LoopWaiter:
+    """Lets one asyncio task wait for items that threads append to a deque under a lock.
+
+    Producers append under the lock, then call :meth:`wake` once they have released it; the task
+    calls :meth:`take`, which registers itself under the same lock after finding nothing, so a
+    wake-up is never lost between its look and its wait.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def wake(self) -> None:
+        waiting = self._waiting
+        if waiting is not None:
+            loop, event = waiting
+            with contextlib.suppress(RuntimeError):  # the waiting task's event loop is closed
+                loop.call_soon_threadsafe(event.set)
+
+    async def take(
+        self, lock: AbstractContextManager[Any], items: deque[T], closed: Callable[[], bool], timeout: float | None
+    ) -> T | None:
+        """The next item; None on timeout or once ``closed()`` with nothing left."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            event = asyncio.Event()
+            with lock:
+                if items:
+                    return items.popleft()
+                if closed():
+                    return None
+                self._waiting = (loop, event)
+            try:
+                remaining = None if deadline is None else max(0.0, deadline - loop.time())
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                return None
+            finally:
+                self._waiting = None
+
+
 class Subscription:
     """One viewer's feed: ``init`` then fragments, via ``for`` or ``async for`` (or :meth:`get`).
 
@@ -84,7 +128,7 @@ class Subscription:
         self._ready = threading.Event()
         self._resync = False
         self._closed = False
-        self._async_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._loop_waiter = LoopWaiter()
 
     # -- producer side (the camera's packet thread; never blocks) --------------------------------
     def _offer(self, fragment: LiveFragment) -> None:
@@ -111,11 +155,7 @@ class Subscription:
             if fragment.kind == "media" and fragment.generation > self.generation:
                 self.generation = fragment.generation
             self._condition.notify_all()
-            waiter = self._async_waiter
-        if waiter is not None:
-            loop, event = waiter
-            with contextlib.suppress(RuntimeError):  # the viewer's event loop is closed
-                loop.call_soon_threadsafe(event.set)
+        self._loop_waiter.wake()
 
     def _skip_ahead(self, fragment: LiveFragment) -> None:
         """Too far behind: jump to the newest queued keyframe, or drop everything and wait for the next one.
@@ -146,11 +186,8 @@ class Subscription:
         with self._condition:
             self._closed = True
             self._condition.notify_all()
-            waiter = self._async_waiter
         self._ready.set()
-        if waiter is not None:
-            with contextlib.suppress(RuntimeError):
-                waiter[0].call_soon_threadsafe(waiter[1].set)
+        self._loop_waiter.wake()
 
     # -- consumer side ---------------------------------------------------------------------------
     @property
@@ -172,23 +209,7 @@ class Subscription:
 
     async def aget(self, timeout: float | None = None) -> LiveFragment | None:
         """The next fragment without blocking the event loop; None on timeout or once closed."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            event = asyncio.Event()
-            with self._condition:
-                if self._items:
-                    return self._items.popleft()
-                if self._closed:
-                    return None
-                self._async_waiter = (loop, event)
-            try:
-                remaining = None if deadline is None else max(0.0, deadline - loop.time())
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                return None
-            finally:
-                self._async_waiter = None
+        return await self._loop_waiter.take(self._condition, self._items, lambda: self._closed, timeout)
 
     def __iter__(self) -> Iterator[LiveFragment]:
         while True:

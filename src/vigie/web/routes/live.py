@@ -52,7 +52,7 @@ from vigie.access.audit import Actor, AuditRecord
 from vigie.access.errors import AccessRefusal
 from vigie.access.policy import Action
 from vigie.catalog.types import iso
-from vigie.ingest.cameras.live import LiveFragment, LiveHub, LiveUnavailable
+from vigie.ingest.cameras.live import LiveFragment, LiveHub, LiveUnavailable, LoopWaiter
 from vigie.privacy.masks import PrivacyMask
 from vigie.privacy.transcode import DELIVERY, MaskedTranscoder, TranscodeError
 from vigie.web import i18n
@@ -141,7 +141,7 @@ class MaskedViewer:
         self.dropped = 0
         self._items: deque[LiveFragment] = deque()
         self._lock = threading.Lock()
-        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._loop_waiter = LoopWaiter()
         self._closed = False
 
     @property
@@ -158,37 +158,15 @@ class MaskedViewer:
                 self._items.remove(media[0])
                 self.dropped += 1
             self._items.append(fragment)
-            waiter = self._waiter
-        if waiter is not None:
-            with contextlib.suppress(RuntimeError):
-                waiter[0].call_soon_threadsafe(waiter[1].set)
+        self._loop_waiter.wake()
 
     async def aget(self, timeout: float | None = None) -> LiveFragment | None:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            event = asyncio.Event()
-            with self._lock:
-                if self._items:
-                    return self._items.popleft()
-                if self._closed:
-                    return None
-                self._waiter = (loop, event)
-            try:
-                remaining = None if deadline is None else max(0.0, deadline - loop.time())
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                return None
-            finally:
-                self._waiter = None
+        return await self._loop_waiter.take(self._lock, self._items, lambda: self._closed, timeout)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            waiter = self._waiter
-        if waiter is not None:
-            with contextlib.suppress(RuntimeError):
-                waiter[0].call_soon_threadsafe(waiter[1].set)
+        self._loop_waiter.wake()
         self.relay.leave(self)
 
 
