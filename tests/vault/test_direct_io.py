@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from vigie.vault.blobstore import ALIGNMENT, BlobMissing, LocalBlobStore, aligned_buffer, get_buffer, put_buffer
+from vigie.vault.blobstore import (
+    ALIGNMENT,
+    BlobMissing,
+    BufferPool,
+    LocalBlobStore,
+    aligned_buffer,
+    get_buffer,
+    put_buffer,
+)
 
 
 @pytest.mark.parametrize("size", [1, ALIGNMENT - 1, ALIGNMENT, 3 * ALIGNMENT + 17])
@@ -31,3 +39,14 @@ def test_a_blob_larger_than_the_read_buffer_is_read_whole(tmp_path: Path) -> Non
     assert bytes(get_buffer(store, "grown", aligned_buffer(ALIGNMENT))) == data
     with pytest.raises(BlobMissing):
         get_buffer(store, "absent", aligned_buffer(ALIGNMENT))
+
+
+def test_the_buffer_pool_hands_back_what_it_kept_and_keeps_no_more_than_asked() -> None:
+    pool = BufferPool(keep_bytes=2 * ALIGNMENT)
+    first = pool.take(100)
+    assert len(first) == ALIGNMENT
+    pool.give(first)
+    assert pool.take(ALIGNMENT) is first  # reused, not mapped again
+    big = pool.take(3 * ALIGNMENT)
+    pool.give(big)  # over the limit: dropped
+    assert pool.take(3 * ALIGNMENT) is not big

@@ -12,7 +12,6 @@ import hashlib
 import io
 import itertools
 import os
-import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +25,7 @@ import av
 from vigie.catalog.models import Recording, Source
 from vigie.catalog.types import utcnow
 from vigie.ingest.segmenter import MediaError, segment_file, video_stream
-from vigie.vault.blobstore import aligned_buffer
+from vigie.vault.blobstore import BUFFERS
 from vigie.vault.chain import CHUNK
 from vigie.vault.envelope import sealed_size
 from vigie.vault.store import PreparedBlob, SegmentPlacement, StagedBlob, Vault
@@ -314,18 +313,15 @@ def _stage_chunks(
     """
     running = hashlib.sha256()
     depth = _CHUNKS_IN_FLIGHT
-    ring = [aligned_buffer(chunk_bytes) for _ in range(depth)]  # mapped once: no page faults per chunk
-    sealing_buffers = threading.local()
+    ring = [BUFFERS.take(chunk_bytes) for _ in range(depth)]  # reused: no page faults per chunk
 
     def extend_running_hash(chunk: memoryview) -> str:
         running.update(chunk)
         return running.copy().hexdigest()
 
     def seal_and_write(chunk: memoryview) -> str:
-        buffer: memoryview | None = getattr(sealing_buffers, "buffer", None)
-        if buffer is None:
-            buffer = sealing_buffers.buffer = aligned_buffer(sealed_size(chunk_bytes))
-        return vault.stage_sealed(source, recording, chunk, buffer)
+        with BUFFERS.lend(sealed_size(chunk_bytes)) as buffer:
+            return vault.stage_sealed(source, recording, chunk, buffer)
 
     in_flight: deque[tuple[int, int, Future[str], Future[str]]] = deque()  # offset, size, digest, key
 
@@ -341,31 +337,35 @@ def _stage_chunks(
             progress(size)
 
     offset = 0
-    with (
-        open(path, "rb", buffering=0) as handle,
-        ThreadPoolExecutor(max_workers=1) as hasher,
-        ThreadPoolExecutor(max_workers=_WRITERS) as writers,
-    ):
-        try:
-            for index in itertools.count():
-                if len(in_flight) == depth:  # the slot about to be refilled must be hashed and written
+    try:
+        with (
+            open(path, "rb", buffering=0) as handle,
+            ThreadPoolExecutor(max_workers=1) as hasher,
+            ThreadPoolExecutor(max_workers=_WRITERS) as writers,
+        ):
+            try:
+                for index in itertools.count():
+                    if len(in_flight) == depth:  # the slot about to be refilled must be hashed and written
+                        settle_oldest()
+                    buffer = ring[index % depth][:chunk_bytes]  # pooled buffers are rounded up to a page
+                    size = _fill(handle, buffer)
+                    if not size:
+                        break
+                    chunk = buffer[:size]
+                    in_flight.append(
+                        (offset, size, hasher.submit(extend_running_hash, chunk), writers.submit(seal_and_write, chunk))
+                    )
+                    offset += size
+                while in_flight:
                     settle_oldest()
-                buffer = ring[index % depth]
-                size = _fill(handle, buffer)
-                if not size:
-                    break
-                chunk = buffer[:size]
-                in_flight.append(
-                    (offset, size, hasher.submit(extend_running_hash, chunk), writers.submit(seal_and_write, chunk))
-                )
-                offset += size
-            while in_flight:
-                settle_oldest()
-        except BaseException:
-            while in_flight:  # let the chunks in flight land, then account for every blob written
-                with contextlib.suppress(BaseException):
-                    settle_oldest()
-            raise
+            except BaseException:
+                while in_flight:  # let the chunks in flight land, then account for every blob written
+                    with contextlib.suppress(BaseException):
+                        settle_oldest()
+                raise
+    finally:  # the pools have shut down: no thread uses the ring any more
+        for buffer in ring:
+            BUFFERS.give(buffer)
     if offset != os.path.getsize(path):
         raise MediaError(f"{path.name} changed while it was read")
     return running.hexdigest()

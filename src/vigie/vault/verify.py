@@ -21,7 +21,7 @@ from sqlalchemy import select
 from vigie.catalog import chains
 from vigie.catalog.models import Checkpoint, Recording, Segment, Source, Tombstone
 from vigie.vault import merkle
-from vigie.vault.blobstore import BlobMissing, BlobStoreError, aligned_buffer, get_buffer
+from vigie.vault.blobstore import BUFFERS, BlobMissing, BlobStoreError, get_buffer
 from vigie.vault.chain import (
     CHUNK,
     GENESIS,
@@ -218,7 +218,7 @@ def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment
     # One read buffer per blob in flight and one for the blob being hashed: a buffer is refilled
     # only after the blob read into it has been handed over and decrypted.
     largest = max((sealed_size(segment.size) for segment in segments), default=0)
-    buffers = [aligned_buffer(largest) for _ in range(_READ_AHEAD + 1)] if segments else []
+    buffers = [BUFFERS.take(largest) for _ in range(_READ_AHEAD + 1)] if segments else []
 
     def open_blob(segment: Segment, buffer: memoryview) -> bytes | Exception:
         try:
@@ -226,17 +226,22 @@ def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment
         except (BlobStoreError, EnvelopeError) as error:
             return error
 
-    with ThreadPoolExecutor(max_workers=_READERS) as readers:
-        ahead: deque[tuple[Segment, Future[bytes | Exception] | None]] = deque()
-        for index, segment in enumerate(segments):
-            buffer = buffers[index % len(buffers)]
-            ahead.append((segment, readers.submit(open_blob, segment, buffer) if segment.purged_at is None else None))
-            if len(ahead) > _READ_AHEAD:
-                done, future = ahead.popleft()
-                yield done, future.result() if future else None
-        while ahead:
-            done, future = ahead.popleft()
-            yield done, future.result() if future else None
+    try:
+        with ThreadPoolExecutor(max_workers=_READERS) as readers:
+            ahead: deque[tuple[Segment, Future[bytes | Exception] | None]] = deque()
+            for index, segment in enumerate(segments):
+                buffer = buffers[index % len(buffers)]
+                future = readers.submit(open_blob, segment, buffer) if segment.purged_at is None else None
+                ahead.append((segment, future))
+                if len(ahead) > _READ_AHEAD:
+                    done, ready = ahead.popleft()
+                    yield done, ready.result() if ready else None
+            while ahead:
+                done, ready = ahead.popleft()
+                yield done, ready.result() if ready else None
+    finally:  # the readers have shut down; the plaintexts handed out are copies
+        for buffer in buffers:
+            BUFFERS.give(buffer)
 
 
 @dataclass
