@@ -7,7 +7,7 @@ the previous one of its source, and a signed checkpoint closes every recording.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -268,12 +268,17 @@ class Vault:
         end: datetime,
         kind: str,
         byte_offset: int = 0,
+        chain_with: Callable[[SegmentAppend], Segment] | None = None,
     ) -> Segment:
-        """Store one segment: blob first, then its chained catalog row."""
+        """Store one segment: blob first, then its chained catalog row.
+
+        ``chain_with`` chains the row some other way (a group-commit writer); by default, in a
+        transaction of its own. Either way a blob whose row did not land is removed.
+        """
         staged = self.stage(source, recording, prepared)
         try:
-            placement = SegmentPlacement(staged, start, end, kind, byte_offset)
-            return self.chain([SegmentAppend(source, recording, placement)])[0]
+            item = SegmentAppend(source, recording, SegmentPlacement(staged, start, end, kind, byte_offset))
+            return chain_with(item) if chain_with else self.chain([item])[0]
         except BaseException:
             self.discard([staged])
             raise

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from datetime import datetime
 
 from vigie.catalog.models import Recording, Segment, Source
-from vigie.vault.store import PreparedBlob, SegmentAppend, SegmentPlacement, Vault, VaultError
+from vigie.vault.store import PreparedBlob, SegmentAppend, Vault, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,7 @@ class SegmentWriter:
         kind: str,
     ) -> Segment:
         """Like :meth:`Vault.append`: the blob is written here, in the caller's thread, then chained."""
-        staged = self.vault.stage(source, recording, prepared)
-        try:
-            return self.chain(SegmentAppend(source, recording, SegmentPlacement(staged, start, end, kind)))
-        except BaseException:
-            self.vault.discard([staged])
-            raise
+        return self.vault.append(source, recording, prepared, start=start, end=end, kind=kind, chain_with=self.chain)
 
     def chain(self, item: SegmentAppend) -> Segment:
         """Chain one staged blob; returns once committed, raises what the catalog raised."""
