@@ -22,7 +22,7 @@ from typing import Any
 
 import av
 
-from vigie.catalog.models import Recording, Source
+from vigie.catalog.models import Recording, Source, new_uid
 from vigie.catalog.types import utcnow
 from vigie.ingest.segmenter import MediaError, segment_file, video_stream
 from vigie.vault.blobstore import BUFFERS
@@ -50,9 +50,13 @@ def _container_start(path: Path) -> datetime | None:
     """The recording time the file claims (``creation_time``), if any."""
     try:
         with av.open(str(path)) as container:
-            stamp = container.metadata.get("creation_time")
+            return _creation_time(container)
     except (av.error.FFmpegError, OSError):
         return None
+
+
+def _creation_time(container: Any) -> datetime | None:
+    stamp = container.metadata.get("creation_time")
     if not stamp:
         return None
     try:
@@ -126,6 +130,7 @@ class ProbeResult:
     keyframes: list[list[float]] = field(default_factory=list)  # [[seconds, byte offset], ...]
     duration: float = 0.0
     anomalies: list[str] = field(default_factory=list)
+    created: datetime | None = None  # the container's creation_time, if it has one
 
 
 def probe_bytes_file(path: Path) -> ProbeResult:
@@ -143,6 +148,7 @@ def probe_bytes_file(path: Path) -> ProbeResult:
         result.anomalies.append(f"undecodable: {error}")
         return result
     with container:
+        result.created = _creation_time(container)
         try:
             stream = video_stream(container)
         except MediaError as error:
@@ -166,22 +172,25 @@ def _probe_sample_table(stream: Any, file_size: int, result: ProbeResult) -> boo
     expected = int(stream.frames or 0)
     if not entries or len(entries) != expected:
         return False
-    time_base = stream.time_base
+    # Float seconds per tick, not Fraction: tens of thousands of entries, while the import hashes beside.
+    tick = float(stream.time_base)
     first = entries[0].timestamp
     step = entries[1].timestamp - first if len(entries) > 1 else 0
     readable = 0
-    end = 0.0
+    last = first
+    keyframes = result.keyframes
     for entry in entries:
         if entry.pos < 0 or entry.pos + entry.size > file_size:
             break  # the table lists frames the file no longer holds: truncated here
         readable += 1
-        seconds = float((entry.timestamp - first) * time_base)
-        end = max(end, seconds + float(step * time_base))
+        timestamp = entry.timestamp
+        if timestamp > last:
+            last = timestamp
         if entry.is_keyframe:
-            result.keyframes.append([round(seconds, 6), int(entry.pos)])
+            keyframes.append([round((timestamp - first) * tick, 6), int(entry.pos)])
     if readable < expected:
         result.anomalies.append(f"truncated: {readable} of {expected} frames readable")
-    result.duration = end
+    result.duration = (last - first + step) * tick if readable else 0.0
     return True
 
 
@@ -240,16 +249,24 @@ def import_bytes_file(
         raise MediaError(f"{path.name} is not an MP4/MOV video file")
     size = path.stat().st_size
     chunk_bytes = vault.settings.vault.chunk_bytes
-    origin = start or _container_start(path) or utcnow()
-    with ThreadPoolExecutor(max_workers=1) as probe_pool:
-        probe_future = probe_pool.submit(probe_bytes_file, path)
-        recording = vault.begin_recording(
-            source, start=origin, original_name=path.name, media_info=dict(extra_info or {})
+    recording_id = new_uid()
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The keyframe index, the file's own start time and the catalog row are worked out beside
+        # the hashing, not before it: the chunks are staged under the recording id chosen here.
+        opening = beside.submit(
+            _probe_and_begin, vault, path, source, recording_id, start, dict(extra_info or {})
         )
         staged: list[tuple[StagedBlob, int]] = []
         try:
-            digest = _stage_chunks(vault, path, source, recording, chunk_bytes, staged, progress)
-            probe = probe_future.result()
+            digest = _stage_chunks(vault, path, source, recording_id, chunk_bytes, staged, progress)
+            recording, origin, probe = opening.result()
+        except BaseException:
+            opening.cancel()
+            with contextlib.suppress(BaseException):
+                vault.abort(source, opening.result()[0])
+            vault.discard([blob for blob, _ in staged])
+            raise
+        try:
             anomalies = list(probe.anomalies)
             if expected_sha256 and expected_sha256.lower() != digest:
                 raise MediaError(f"sha256 mismatch: device says {expected_sha256.lower()}, file is {digest}")
@@ -285,18 +302,34 @@ def import_bytes_file(
                 media_info={**probe.media_info, "bytes": size, "chunk_bytes": chunk_bytes},
             )
         except BaseException:
-            probe_future.cancel()
             vault.abort(source, recording)
             vault.discard([blob for blob, _ in staged])
             raise
     return ImportResult(recording, recording.segment_count, probe.duration, size, digest, anomalies)
 
 
+def _probe_and_begin(
+    vault: Vault,
+    path: Path,
+    source: Source,
+    recording_id: str,
+    start: datetime | None,
+    media_info: dict[str, Any],
+) -> tuple[Recording, datetime, ProbeResult]:
+    """Probe the file, then open its recording: last, so a recording begun is always returned."""
+    probe = probe_bytes_file(path)
+    origin = start or probe.created or utcnow()
+    recording = vault.begin_recording(
+        source, start=origin, original_name=path.name, media_info=media_info, recording_id=recording_id
+    )
+    return recording, origin, probe
+
+
 def _stage_chunks(
     vault: Vault,
     path: Path,
     source: Source,
-    recording: Recording,
+    recording_id: str,
     chunk_bytes: int,
     staged: list[tuple[StagedBlob, int]],
     progress: ByteProgress | None,
@@ -321,7 +354,7 @@ def _stage_chunks(
 
     def seal_and_write(chunk: memoryview) -> str:
         with BUFFERS.lend(sealed_size(chunk_bytes)) as buffer:
-            return vault.stage_sealed(source, recording, chunk, buffer)
+            return vault.stage_sealed(source, recording_id, chunk, buffer)
 
     in_flight: deque[tuple[int, int, Future[str], Future[str]]] = deque()  # offset, size, digest, key
 

@@ -68,8 +68,8 @@ def chain_name(source: Source) -> str:
     return f"source:{source.uid}"
 
 
-def _blob_key(source: Source, recording: Recording) -> str:
-    return f"{source.uid}/{recording.id}/{new_uid()}"
+def _blob_key(source: Source, recording_id: str) -> str:
+    return f"{source.uid}/{recording_id}/{new_uid()}"
 
 
 @dataclass(frozen=True)
@@ -203,10 +203,12 @@ class Vault:
         start: datetime,
         original_name: str | None = None,
         media_info: dict[str, Any] | None = None,
+        recording_id: str | None = None,
     ) -> Recording:
+        """Open a recording. ``recording_id``: chosen beforehand, so blobs can be staged under it meanwhile."""
         with self.catalog.session() as session:
             recording = Recording(
-                id=new_uid(),
+                id=recording_id or new_uid(),
                 source_id=source.id,
                 kind=source.kind,
                 start=start,
@@ -222,17 +224,18 @@ class Vault:
 
     def stage(self, source: Source, recording: Recording, prepared: PreparedBlob) -> StagedBlob:
         """Write a sealed blob; it counts only once :meth:`record` chains it (else it is an orphan)."""
-        key = _blob_key(source, recording)
+        key = _blob_key(source, recording.id)
         self.blobs.put(key, *prepared.sealed)
         return StagedBlob(key=key, sha256=prepared.sha256, size=prepared.size)
 
-    def stage_sealed(self, source: Source, recording: Recording, plaintext: BlobPart, buffer: memoryview) -> str:
+    def stage_sealed(self, source: Source, recording_id: str, plaintext: BlobPart, buffer: memoryview) -> str:
         """Seal ``plaintext`` into a reusable ``buffer`` (:func:`aligned_buffer`) and write it; returns its key.
 
         For bulk imports that hash elsewhere (a running hash over the whole file): like
-        :meth:`stage`, the blob counts only once :meth:`record_many` chains it.
+        :meth:`stage`, the blob counts only once :meth:`record_many` chains it. The recording may
+        not be in the catalog yet (:meth:`begin_recording` with the same ``recording_id``).
         """
-        key = _blob_key(source, recording)
+        key = _blob_key(source, recording_id)
         put_buffer(self.blobs, key, buffer, seal_into(plaintext, self.kek, buffer))
         return key
 
