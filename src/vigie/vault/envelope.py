@@ -58,6 +58,32 @@ def seal(plaintext: bytes, kek: InstallationKey) -> bytes:
 
 
 def open_sealed(blob: bytes | bytearray | memoryview, kek: InstallationKey) -> bytes:
+    data_key, nonce, header = _open_header(blob, kek)
+    try:
+        return AESGCM(data_key).decrypt(nonce, memoryview(blob)[_HEADER:], header)
+    except InvalidTag as error:
+        raise EnvelopeError("blob failed authentication (altered or corrupted)") from error
+
+
+def open_sealed_into(blob: bytes | bytearray | memoryview, kek: InstallationKey, out: memoryview) -> memoryview:
+    """Open ``blob`` into ``out`` (a reusable buffer); returns the plaintext's part of it.
+
+    Verification opens gigabytes blob after blob: a fresh 8 MiB object per blob would be fresh
+    memory each time, which a virtual machine pays for in page faults.
+    """
+    data_key, nonce, header = _open_header(blob, kek)
+    size = len(blob) - _HEADER - 16
+    if size > len(out):
+        raise ValueError(f"a {len(out)}-byte buffer cannot hold a {size}-byte plaintext")
+    try:
+        AESGCM(data_key).decrypt_into(nonce, memoryview(blob)[_HEADER:], header, out[:size])
+    except InvalidTag as error:
+        raise EnvelopeError("blob failed authentication (altered or corrupted)") from error
+    return out[:size]
+
+
+def _open_header(blob: bytes | bytearray | memoryview, kek: InstallationKey) -> tuple[bytes, bytes, bytes]:
+    """(data key, nonce, header) of a sealed blob, checked against this installation key."""
     header = bytes(blob[:_HEADER])
     if len(blob) < _HEADER + 16 or not header.startswith(MAGIC):
         raise EnvelopeError("not a Vigie blob (bad header or truncated)")
@@ -66,9 +92,9 @@ def open_sealed(blob: bytes | bytearray | memoryview, kek: InstallationKey) -> b
         raise EnvelopeError(f"blob sealed under installation key {blob_kek_id}, this key is {kek.id}")
     try:
         data_key = aes_key_unwrap(kek.material, header[12:52])
-        return AESGCM(data_key).decrypt(header[52:64], memoryview(blob)[_HEADER:], header)
-    except (InvalidUnwrap, InvalidTag) as error:
+    except InvalidUnwrap as error:
         raise EnvelopeError("blob failed authentication (altered or corrupted)") from error
+    return data_key, header[52:64], header
 
 
 def sealed_size(plaintext_size: int) -> int:

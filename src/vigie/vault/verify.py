@@ -33,7 +33,7 @@ from vigie.vault.chain import (
     sha256_hex,
     tombstone_payload,
 )
-from vigie.vault.envelope import EnvelopeError, open_sealed, sealed_size
+from vigie.vault.envelope import EnvelopeError, open_sealed_into, sealed_size
 from vigie.vault.store import DERIVED_PREFIX, Vault, chain_name
 
 ProblemKind = Literal["modified", "missing", "inserted", "reordered", "bad-signature", "audit-tampered"]
@@ -63,8 +63,8 @@ class VerifyReport:
 
 
 Progress = Callable[[int], None]
-_READERS = 2  # threads reading and decrypting blobs ahead of the hashing
-_READ_AHEAD = 4  # blobs in flight (4 × 8 MiB for body-cam chunks)
+_READERS = 3  # threads reading and decrypting blobs ahead of the hashing
+_READ_AHEAD = 6  # blobs in flight (6 × 8 MiB for body-cam chunks)
 
 
 def verify_vault(vault: Vault, source_name: str | None = None, progress: Progress | None = None) -> VerifyReport:
@@ -208,30 +208,37 @@ def _verify_source(vault: Vault, source: Source, report: VerifyReport, progress:
                 problems.append(Problem("modified", name, "blob content does not match its sha256"))
 
 
-def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment, bytes | Exception | None]]:
+def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment, memoryview | Exception | None]]:
     """Each segment with its opened blob (or why it cannot be opened), in order, read ahead in threads.
 
     Reading and decrypting the next blobs overlaps hashing this one (file and network I/O release
     the GIL; an S3 store answers several requests at once). Purged segments come with ``None``.
     """
 
-    # One read buffer per blob in flight and one for the blob being hashed: a buffer is refilled
-    # only after the blob read into it has been handed over and decrypted.
+    # One read buffer and one plaintext buffer per blob in flight and for the blob being hashed: a
+    # pair is reused only once the caller has moved past the plaintext in it (the caller must not
+    # keep a plaintext beyond its turn).
     largest = max((sealed_size(segment.size) for segment in segments), default=0)
-    buffers = [BUFFERS.take(largest) for _ in range(_READ_AHEAD + 1)] if segments else []
+    slots = _READ_AHEAD + 1 if segments else 0
+    buffers = [BUFFERS.take(largest) for _ in range(slots)]
+    plaintexts = [BUFFERS.take(max(segment.size for segment in segments)) for _ in range(slots)]
 
-    def open_blob(segment: Segment, buffer: memoryview) -> bytes | Exception:
+    def open_blob(segment: Segment, buffer: memoryview, plaintext: memoryview) -> memoryview | Exception:
         try:
-            return open_sealed(get_buffer(vault.blobs, segment.blob_key, buffer), vault.kek)
+            return open_sealed_into(get_buffer(vault.blobs, segment.blob_key, buffer), vault.kek, plaintext)
         except (BlobStoreError, EnvelopeError) as error:
             return error
 
     try:
         with ThreadPoolExecutor(max_workers=_READERS) as readers:
-            ahead: deque[tuple[Segment, Future[bytes | Exception] | None]] = deque()
+            ahead: deque[tuple[Segment, Future[memoryview | Exception] | None]] = deque()
             for index, segment in enumerate(segments):
-                buffer = buffers[index % len(buffers)]
-                future = readers.submit(open_blob, segment, buffer) if segment.purged_at is None else None
+                slot = index % slots
+                future = (
+                    readers.submit(open_blob, segment, buffers[slot], plaintexts[slot])
+                    if segment.purged_at is None
+                    else None
+                )
                 ahead.append((segment, future))
                 if len(ahead) > _READ_AHEAD:
                     done, ready = ahead.popleft()
@@ -239,8 +246,8 @@ def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment
             while ahead:
                 done, ready = ahead.popleft()
                 yield done, ready.result() if ready else None
-    finally:  # the readers have shut down; the plaintexts handed out are copies
-        for buffer in buffers:
+    finally:  # the readers have shut down
+        for buffer in buffers + plaintexts:
             BUFFERS.give(buffer)
 
 
@@ -256,7 +263,7 @@ class _RunningOriginal:
 def _check_chunk(
     original: _RunningOriginal,
     segment: Segment,
-    plaintext: bytes,
+    plaintext: memoryview,
     name: str,
     row_reported: bool,
     problems: list[Problem],
