@@ -257,16 +257,10 @@ def import_bytes_file(
             _probe_and_begin, vault, path, source, recording_id, start, dict(extra_info or {})
         )
         staged: list[tuple[StagedBlob, int]] = []
+        recording: Recording | None = None
         try:
             digest = _stage_chunks(vault, path, source, recording_id, chunk_bytes, staged, progress)
             recording, origin, probe = opening.result()
-        except BaseException:
-            opening.cancel()
-            with contextlib.suppress(BaseException):
-                vault.abort(source, opening.result()[0])
-            vault.discard([blob for blob, _ in staged])
-            raise
-        try:
             anomalies = list(probe.anomalies)
             if expected_sha256 and expected_sha256.lower() != digest:
                 raise MediaError(f"sha256 mismatch: device says {expected_sha256.lower()}, file is {digest}")
@@ -302,10 +296,22 @@ def import_bytes_file(
                 media_info={**probe.media_info, "bytes": size, "chunk_bytes": chunk_bytes},
             )
         except BaseException:
-            vault.abort(source, recording)
+            if recording is None:  # staging or the probe failed: was the recording begun meanwhile?
+                opening.cancel()
+                recording = _begun(opening)
+            if recording is not None:
+                vault.abort(source, recording)
             vault.discard([blob for blob, _ in staged])
             raise
     return ImportResult(recording, recording.segment_count, probe.duration, size, digest, anomalies)
+
+
+def _begun(opening: Future[tuple[Recording, datetime, ProbeResult]]) -> Recording | None:
+    """The recording the side thread began, or None if it failed or never started (after a failure)."""
+    try:
+        return opening.result()[0]
+    except BaseException:
+        return None
 
 
 def _probe_and_begin(

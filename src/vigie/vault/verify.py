@@ -218,10 +218,10 @@ def _read_ahead(vault: Vault, segments: list[Segment]) -> Iterator[tuple[Segment
     # One read buffer and one plaintext buffer per blob in flight and for the blob being hashed: a
     # pair is reused only once the caller has moved past the plaintext in it (the caller must not
     # keep a plaintext beyond its turn).
-    largest = max((sealed_size(segment.size) for segment in segments), default=0)
+    largest = max((segment.size for segment in segments), default=0)
     slots = _READ_AHEAD + 1 if segments else 0
-    buffers = [BUFFERS.take(largest) for _ in range(slots)]
-    plaintexts = [BUFFERS.take(max(segment.size for segment in segments)) for _ in range(slots)]
+    buffers = [BUFFERS.take(sealed_size(largest)) for _ in range(slots)]
+    plaintexts = [BUFFERS.take(largest) for _ in range(slots)]
 
     def open_blob(segment: Segment, buffer: memoryview, plaintext: memoryview) -> memoryview | Exception:
         try:
